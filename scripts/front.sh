@@ -1,0 +1,45 @@
+#!/bin/bash -p
+":" /*
+# condor-job-wrapper (SPEC S1). This file is both a bash script and a Node.js bundle.
+# bash -p reads no BASH_ENV/ENV, imports no functions and ignores SHELLOPTS/BASHOPTS, so the job's
+# environment cannot run code here. Node is started by absolute path with an EMPTY environment
+# (nothing like NODE_OPTIONS reaches it) and writes its decision to fd 3; this front then execs it,
+# so the runtime keeps the pid HTCondor started and no Node stays resident.
+# Sites set the Node path at install (docs/deployment.md): edit the next line only.
+cjw_node=/usr/bin/node
+unset TMOUT
+LC_ALL=C
+# condor_ssh_to_job's sshd passes through untouched before anything can fail (SPEC S2). The
+# environment is replayed from /proc byte for byte: a plain exec would add PWD and SHLVL.
+if [ $# -gt 0 ] && [ "${1##*[/]}" = sshd ]; then
+  cjw_env=()
+  while IFS= read -r -d '' cjw_r; do cjw_env+=("$cjw_r"); done </proc/$$/environ
+  exec /usr/bin/env -i -- "${cjw_env[@]}" "$@"
+fi
+cjw_fail() {
+  cjw_msg="condor-job-wrapper: node error: internal error: $1"
+  printf '%s\n' "$cjw_msg" >&2
+  if [ -n "${_CONDOR_WRAPPER_ERROR_FILE-}" ]; then printf '%s\n' "$cjw_msg" >"$_CONDOR_WRAPPER_ERROR_FILE"; fi
+  exit 70
+}
+[ -x "$cjw_node" ] || cjw_fail "Node.js not found at $cjw_node (set it in the first lines of $0)"
+cjw_rec=()
+exec {cjw_out}>&1
+while IFS= read -r -d '' cjw_r; do cjw_rec+=("$cjw_r"); done < <(exec -c "$cjw_node" "$0" --cjw-front-v1 "$@" 3>&1 1>&"$cjw_out" {cjw_out}>&-)
+# Reap Node before the exec, so that no Node process (not even a zombie) outlives the handover.
+wait "$!" 2>/dev/null
+exec {cjw_out}>&-
+cjw_n=${#cjw_rec[@]}
+if [ "$cjw_n" -ge 4 ] && [ "${cjw_rec[0]}" = CJW1 ] && [ "${cjw_rec[cjw_n-1]}" = END ]; then
+  if [ "${cjw_rec[1]}" = exit ]; then exit "${cjw_rec[2]}"; fi
+  if [ "${cjw_rec[1]}" = exec ]; then
+    cjw_e=${cjw_rec[2]}
+    cjw_a=${cjw_rec[cjw_e+3]}
+    if [ $((cjw_e + cjw_a + 5)) -eq "$cjw_n" ]; then
+      exec /usr/bin/env -i -- "${cjw_rec[@]:3:cjw_e}" "${cjw_rec[@]:cjw_e+4:cjw_a}"
+    fi
+  fi
+fi
+cjw_fail "the wrapper's Node process ($cjw_node) ended without a complete decision; the job was not started"
+exit 70
+*/

@@ -1,0 +1,96 @@
+// The bridge between the POSIX front of the bundled file and Node (SPEC S1).
+// The front (bash -p, see scripts/front.sh) starts Node with an EMPTY environment, so nothing the
+// job exported (NODE_OPTIONS, NODE_PATH, ...) can steer it, and reads our decision back from fd 3
+// as NUL-separated records; then it execs the result itself. That gives a real exec (same pid,
+// no Node resident) on every Node version, with or without process.execve.
+
+import { closeSync, readFileSync, writeSync } from 'node:fs';
+import { WrapperError } from '../errors';
+
+export const FRONT_MARKER = '--cjw-front-v1';
+const FRONT_FD = 3;
+
+/** What the wrapper hands over in the end. */
+export type Handover =
+  | { readonly kind: 'exec'; readonly argv: readonly string[]; readonly env: ReadonlyMap<string, string> }
+  | { readonly kind: 'exit'; readonly code: number };
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Splits a NUL-separated /proc record block into strings, refusing what is not valid UTF-8 (S3). */
+export function decodeRecords(buf: Buffer, what: (i: number) => string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < buf.length; i++) {
+    if (buf[i] !== 0) continue;
+    out.push(decodeOne(buf.subarray(start, i), what(out.length)));
+    start = i + 1;
+  }
+  if (start < buf.length) out.push(decodeOne(buf.subarray(start), what(out.length)));
+  return out;
+}
+
+function decodeOne(bytes: Uint8Array, what: string): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new WrapperError('invocation.not-utf8', what, 'not valid UTF-8; refusing to pass it on altered');
+  }
+}
+
+/** KEY=VALUE strings → ordered map; entries without "=" or with an empty name are dropped (execve would keep them, no shell can use them). */
+export function envFromEntries(entries: readonly string[]): Map<string, string> {
+  const env = new Map<string, string>();
+  for (const e of entries) {
+    const eq = e.indexOf('=');
+    if (eq <= 0) continue;
+    const k = e.slice(0, eq);
+    if (!env.has(k)) env.set(k, e.slice(eq + 1));
+  }
+  return env;
+}
+
+/**
+ * The job's environment exactly as the starter gave it to the front: /proc/PPID/environ is the
+ * front's initial environment block (bash never rewrites it).
+ */
+export function readFrontEnvironment(ppid: number): Map<string, string> {
+  const buf = readFileSync(`/proc/${ppid}/environ`);
+  return envFromEntries(decodeRecords(buf, (i) => `environment entry ${i + 1}`));
+}
+
+/**
+ * The job's argv exactly: /proc/self/cmdline holds the bytes Node decoded lossily. Layout:
+ * node, script, marker, then the job argv.
+ */
+export function readFrontArgv(): string[] {
+  const all = decodeRecords(readFileSync('/proc/self/cmdline'), (i) => `argument ${i - 2}`);
+  const at = all.indexOf(FRONT_MARKER);
+  if (at < 0) throw new Error('front marker missing from /proc/self/cmdline');
+  return all.slice(at + 1);
+}
+
+/** Writes the decision for the front: "CJW1", then "exec", argc, argv…, envc, env… or "exit", code; then "END". */
+export function writeHandover(h: Handover): void {
+  const rec: string[] = ['CJW1'];
+  if (h.kind === 'exit') {
+    rec.push('exit', String(h.code));
+  } else {
+    const file = h.argv[0];
+    // env(1) would read a command containing "=" as one more assignment.
+    if (file === undefined || file.includes('=')) {
+      throw new WrapperError('internal.exec', `exec ${file ?? '(nothing)'}`, 'the program path is empty or contains "=", which env(1) cannot run');
+    }
+    rec.push('exec', String(h.env.size));
+    for (const [k, v] of h.env) rec.push(`${k}=${v}`);
+    rec.push(String(h.argv.length), ...h.argv);
+  }
+  rec.push('END');
+  for (const r of rec) {
+    if (r.includes('\0')) throw new WrapperError('invocation.not-utf8', 'handover', 'a value contains a NUL byte');
+  }
+  const buf = Buffer.from(rec.join('\0') + '\0', 'utf8');
+  let off = 0;
+  while (off < buf.length) off += writeSync(FRONT_FD, buf, off);
+  closeSync(FRONT_FD);
+}

@@ -1,0 +1,18 @@
+// The rewrite rules, in the order they apply (docs/architecture.md, docs/policy.md). A rule is a
+// pure function Draft → Draft that records every change with its reason. Adding a rule means
+// adding a file here and a table test in test/unit/rules/.
+
+import type { Facts } from '../../facts/types';
+import type { Draft } from '../plan';
+
+export interface Rule {
+  /** Short name shown in --explain, e.g. "nested". */
+  readonly name: string;
+  /** Which dispatch modes it applies to. Rules only see contained drafts unless they say so. */
+  readonly appliesTo: 'contained' | 'always';
+  apply(d: Draft, f: Facts): Draft;
+}
+
+export const RULES: readonly Rule[] = [
+  // rules are registered here in order
+];

@@ -1,0 +1,32 @@
+// Entry point of the bundle. Under the bash front (the normal case) the job's argv and
+// environment are read byte-exact from /proc and the decision goes back over fd 3; run directly
+// with node, process.argv/env are used and act/exec.ts performs the handover.
+
+import { asWrapperError } from './errors';
+import { reportFailure } from './act/report';
+import { execDirect } from './act/exec';
+import { FRONT_MARKER, readFrontArgv, readFrontEnvironment, writeHandover, type Handover } from './act/front';
+import { run } from './cli/run';
+
+function main(): void {
+  const front = process.argv[2] === FRONT_MARKER;
+  let env: ReadonlyMap<string, string> = new Map();
+  let handover: Handover;
+  try {
+    env = front ? readFrontEnvironment(process.ppid) : new Map(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+    const argv = front ? readFrontArgv() : process.argv.slice(2);
+    handover = run({ argv, env, cwd: process.cwd(), stdout: (s) => process.stdout.write(s) });
+  } catch (e) {
+    const err = asWrapperError(e);
+    reportFailure(err, env.get('_CONDOR_WRAPPER_ERROR_FILE'));
+    handover = { kind: 'exit', code: err.code };
+  }
+  if (front) {
+    writeHandover(handover);
+    process.exit(0);
+  }
+  if (handover.kind === 'exit') process.exit(handover.code);
+  execDirect(handover);
+}
+
+main();

@@ -1,0 +1,166 @@
+// End to end through the bundled file: the runtime receives exactly the argv and environment the
+// starter gave, with the wrapper's pid, and no Node process is left; on every supported Node.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { installWrapper, nodeBinaries, runWrapper, standin, tempDir } from './harness';
+
+const HOSTILE_ARGS = ['a b', '"quoted"', "it's", 'line1\nline2', '', '-C', '--bind', '/x:/y', 'ünïcødé ✓', '$(touch /tmp/pwned)', '`id`', '*', '\t', ' '];
+
+describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
+  const wrapper = installWrapper(nodePath);
+
+  it('hands `apptainer exec -C img /bin/echo "a b"` to the runtime unchanged', () => {
+    const rt = standin('apptainer');
+    const argv = [rt.path, 'exec', '-C', 'img', '/bin/echo', 'a b'];
+    const r = runWrapper(argv, { wrapper });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(rt.argv()).toEqual(argv);
+    expect(r.stdout).toBe('a b\n');
+  });
+
+  it('carries hostile payload arguments byte for byte', () => {
+    const rt = standin('singularity');
+    const argv = [rt.path, '-s', 'exec', '-B', '/a b:/c', '--pwd', '/srv', '-C', 'img.sif', '/bin/true', ...HOSTILE_ARGS];
+    const r = runWrapper(argv, { wrapper });
+    expect(r.status).toBe(0);
+    expect(rt.argv()).toEqual(argv);
+  });
+
+  it('passes the environment through unchanged, including NODE_* and shell startup variables', () => {
+    const rt = standin('apptainer');
+    const env = { A: 'x y', MULTI: 'l1\nl2', NODE_OPTIONS: '--max-old-space-size=10', EMPTY: '', 'WEIRD-NAME': 'ok', _CONDOR_SCRATCH_DIR: '/tmp' };
+    const r = runWrapper([rt.path, 'exec', 'img', '/bin/true'], { wrapper, env });
+    expect(r.status).toBe(0);
+    expect(Object.fromEntries(rt.env())).toEqual(env);
+  });
+
+  it('returns the payload exit code', () => {
+    const rt = standin('apptainer');
+    const r = runWrapper([rt.path, 'exec', 'img', '/bin/sh', '-c', 'exit 37'], { wrapper });
+    expect(r.status).toBe(37);
+  });
+
+  it('reports a payload killed by SIGTERM as SIGTERM', () => {
+    const rt = standin('apptainer');
+    const r = runWrapper([rt.path, 'exec', 'img', '/bin/sh', '-c', 'kill -TERM $$'], { wrapper });
+    expect(r.signal).toBe('SIGTERM');
+  });
+
+  it('execs: the runtime has the wrapper pid and no Node process (not even a zombie) remains', () => {
+    const rt = standin('apptainer');
+    const out = join(rt.dir, 'proc.txt');
+    // Builtins only: a `cat` would itself be a child.
+    const script = `readlink /proc/$$/exe > ${out}; read -r c < /proc/$$/task/$$/children; echo "children:$c" >> ${out}`;
+    const child = spawnSync('/bin/sh', ['-c', `"$0" "$@" & echo $! > ${rt.dir}/wpid; wait`, wrapper, rt.path, 'exec', 'img', '/bin/sh', '-c', script], { env: {}, encoding: 'utf8' });
+    expect(child.status).toBe(0);
+    const wrapperPid = Number(readFileSync(join(rt.dir, 'wpid'), 'utf8'));
+    expect(rt.pid()).toBe(wrapperPid);
+    const [exe, ...rest] = readFileSync(out, 'utf8').trim().split('\n');
+    expect(exe).toMatch(/\/(dash|sh|bash)$/);
+    expect(rest).toEqual(['children:']);
+  });
+
+  it('forwards SIGTERM sent to the wrapper pid to the payload (it is the same process)', async () => {
+    const rt = standin('apptainer');
+    const mark = join(rt.dir, 'got-term');
+    const ready = join(rt.dir, 'ready');
+    const child = spawn(wrapper, [rt.path, 'exec', 'img', '/bin/sh', '-c', `trap 'echo term > ${mark}; exit 0' TERM; : > ${ready}; while :; do sleep 0.05; done`], { env: {}, stdio: 'ignore' });
+    for (let i = 0; i < 200 && !existsSync(ready); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(existsSync(ready)).toBe(true);
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    expect(readFileSync(mark, 'utf8')).toBe('term\n');
+  });
+
+  it('runs none of a hostile environment: fake node on PATH, NODE_OPTIONS --require, BASH_ENV, ENV', () => {
+    const rt = standin('apptainer');
+    const evil = tempDir('cjw-evil-');
+    const marker = join(evil, 'pwned');
+    writeFileSync(join(evil, 'node'), `#!/bin/sh\necho node > ${marker}\n`, { mode: 0o755 });
+    writeFileSync(join(evil, 'evil.js'), `require('fs').writeFileSync(${JSON.stringify(marker)}, 'js')`);
+    writeFileSync(join(evil, 'evil.sh'), `echo sh > ${marker}\n`);
+    const env = {
+      PATH: `${evil}:/usr/bin:/bin`,
+      NODE_OPTIONS: `--require ${join(evil, 'evil.js')}`,
+      NODE_PATH: evil,
+      BASH_ENV: join(evil, 'evil.sh'),
+      ENV: join(evil, 'evil.sh'),
+      SHELLOPTS: 'xtrace',
+      'BASH_FUNC_exec%%': '() { echo f > ' + marker + '; }',
+      TMOUT: '1',
+    };
+    const r = runWrapper([rt.path, 'exec', 'img', '/bin/true'], { wrapper, env });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(existsSync(marker)).toBe(false);
+    expect(rt.env().get('NODE_OPTIONS')).toBe(env.NODE_OPTIONS);
+  });
+
+  it('refuses an argument that is not valid UTF-8 with exit 65 instead of mangling it', () => {
+    const rt = standin('apptainer');
+    const r = spawnSync('/bin/bash', ['--norc', '--noprofile', '-c', 'exec "$0" "$1" exec img /bin/echo "$(printf "a\\377b")"', wrapper, rt.path], { env: {}, encoding: 'utf8' });
+    expect(r.status).toBe(65);
+    expect(r.stderr).toMatch(/^condor-job-wrapper: job error: argument 5: not valid UTF-8/);
+    expect(existsSync(join(rt.dir, 'argv.nul'))).toBe(false);
+  });
+
+  it('passes the sshd of condor_ssh_to_job through untouched, environment included', () => {
+    const rt = standin('sshd');
+    // sshd needs HTCondor's LD_PRELOAD (libgetpwnam.so); a harmless real library stands in for it.
+    const env = { LD_PRELOAD: '/lib/x86_64-linux-gnu/libm.so.6', PYTHONPATH: '/x', X: '1' };
+    const argv = [rt.path, '-i', '-e', '-f', '/scratch/.condor_ssh_to_job_1/sshd_config'];
+    const r = runWrapper(argv, { wrapper, env });
+    expect(r.status).toBe(0);
+    expect(rt.argv()).toEqual(argv);
+    expect(Object.fromEntries(rt.env())).toEqual(env);
+  });
+
+  it('runs a job executable directly when HTCondor did not containerize it', () => {
+    const r = runWrapper(['/bin/echo', 'hello', 'two words'], { wrapper });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('hello two words\n');
+  });
+
+  it('names an unknown runtime flag and the family, exit 64, in stderr and the error file', () => {
+    const rt = standin('apptainer');
+    const scratch = tempDir();
+    const errFile = join(scratch, '.job_wrapper_failure');
+    const r = runWrapper([rt.path, 'exec', '--bogus-flag', 'img', '/bin/true'], { wrapper, env: { _CONDOR_WRAPPER_ERROR_FILE: errFile } });
+    expect(r.status).toBe(64);
+    expect(r.stderr).toMatch(/^condor-job-wrapper: job error: runtime flag --bogus-flag: not a flag of Apptainer/);
+    expect(readFileSync(errFile, 'utf8')).toBe(r.stderr);
+    expect(existsSync(join(rt.dir, 'argv.nul'))).toBe(false);
+  });
+
+  it('removes a stale error file before running the job', () => {
+    const rt = standin('apptainer');
+    const scratch = tempDir();
+    const errFile = join(scratch, '.job_wrapper_failure');
+    writeFileSync(errFile, 'stale');
+    const r = runWrapper([rt.path, 'exec', 'img', '/bin/true'], { wrapper, env: { _CONDOR_WRAPPER_ERROR_FILE: errFile } });
+    expect(r.status).toBe(0);
+    expect(readdirSync(scratch)).toEqual([]);
+  });
+
+  it('answers --version and --help, and refuses an unknown own option with 64', () => {
+    expect(runWrapper(['--version'], { wrapper }).stdout).toMatch(/^condor-job-wrapper \d+\.\d+\.\d+\n$/);
+    expect(runWrapper(['--help'], { wrapper }).stdout).toMatch(/^usage: condor-job-wrapper/);
+    const r = runWrapper(['--frobnicate', '/bin/true'], { wrapper });
+    expect(r.status).toBe(64);
+    expect(r.stderr).toBe('condor-job-wrapper: job error: unknown wrapper option --frobnicate: see condor-job-wrapper --help\n');
+  });
+
+  it('fails closed with exit 70 and a message when Node is missing', () => {
+    const broken = installWrapper('/nonexistent/node');
+    const scratch = tempDir();
+    const errFile = join(scratch, '.job_wrapper_failure');
+    const r = runWrapper(['/bin/true'], { wrapper: broken, env: { _CONDOR_WRAPPER_ERROR_FILE: errFile } });
+    expect(r.status).toBe(70);
+    expect(r.stderr).toMatch(/^condor-job-wrapper: node error: internal error: Node.js not found at \/nonexistent\/node/);
+    expect(readFileSync(errFile, 'utf8')).toBe(r.stderr);
+  });
+});
