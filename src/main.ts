@@ -8,14 +8,20 @@ import { execDirect } from './act/exec';
 import { FRONT_MARKER, readFrontArgv, readFrontEnvironment, writeHandover, type Handover } from './act/front';
 import { run } from './cli/run';
 
-function main(): void {
+async function main(): Promise<void> {
   const front = process.argv[2] === FRONT_MARKER;
   let env: ReadonlyMap<string, string> = new Map();
   let handover: Handover;
   try {
     env = front ? readFrontEnvironment(process.ppid) : new Map(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
     const argv = front ? readFrontArgv() : process.argv.slice(2);
-    handover = run({ argv, env, cwd: process.cwd(), stdout: (s) => process.stdout.write(s) });
+    handover = await run({
+      argv,
+      env,
+      cwd: process.cwd(),
+      stdout: (s) => process.stdout.write(s),
+      stderr: (s) => process.stderr.write(s),
+    });
   } catch (e) {
     const err = asWrapperError(e);
     reportFailure(err, env.get('_CONDOR_WRAPPER_ERROR_FILE'));
@@ -29,4 +35,8 @@ function main(): void {
   execDirect(handover);
 }
 
-main();
+// A rejection here would be a bug in the handler itself: still no stack trace alone, still no run.
+main().catch((e: unknown) => {
+  process.stderr.write(`condor-job-wrapper: node error: internal error: ${String(e)}\n`);
+  process.exit(70);
+});

@@ -1,32 +1,36 @@
 // The imperative shell around the pure core: parse → facts → decide → act. Everything that
-// touches the host happens here or in act/; decide/ only computes.
+// touches the host happens here or in act/ and facts/; decide/ only computes.
 
-import { basename } from 'node:path';
 import { rmSync } from 'node:fs';
 import { version } from '../../package.json';
 import { decide } from '../decide/decide';
-import type { Plan } from '../decide/plan';
+import type { DispatchMode, Plan } from '../decide/plan';
 import { WrapperError } from '../errors';
+import type { Config } from '../facts/config/schema';
 import { loadConfig } from '../facts/config/load';
 import { gatherFacts } from '../facts/gather';
-import { familyFromBasename, tableFor } from '../invocation/families/index';
+import type { Facts } from '../facts/types';
+import { tableFor, familyFromBasename } from '../invocation/families/index';
+import type { Invocation } from '../invocation/model';
 import { parseInvocation } from '../invocation/parse';
 import type { Handover } from '../act/front';
 import { resolveProgram } from '../act/resolve';
 import { classify, classifyBuiltin } from './dispatch';
 import { explainText, planToJson } from './explain';
-import { HELP, parseOwnOptions } from './options';
+import { HELP, parseOwnOptions, type OwnOptions } from './options';
+import { basename } from 'node:path';
 
 export interface RunContext {
   readonly argv: readonly string[];
   readonly env: ReadonlyMap<string, string>;
   readonly cwd: string;
   readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
 }
 
 const EXIT_OK: Handover = { kind: 'exit', code: 0 };
 
-export function run(ctx: RunContext): Handover {
+export async function run(ctx: RunContext): Promise<Handover> {
   const opts = parseOwnOptions(ctx.argv);
   if (opts.help) {
     ctx.stdout(HELP);
@@ -50,19 +54,35 @@ export function run(ctx: RunContext): Handover {
   const dispatch = classify(program, config.runtimeNames, config.passthrough);
   if (dispatch === 'passthrough' && !opts.explain) return { kind: 'exec', argv: command, env: ctx.env };
 
-  const invocation = dispatch === 'starter-built' ? parseInvocation(command, tableFor(familyFromBasename(basename(program)))) : undefined;
-  const facts = gatherFacts({ env: ctx.env, cwd: ctx.cwd, config });
-  const plan = decide({ dispatch, command, ...(invocation === undefined ? {} : { invocation }) }, facts);
-
+  // parse
+  const invocation = dispatch === 'starter-built' ? parseStarterLine(command) : undefined;
+  // facts
+  const facts = gatherFacts({ env: ctx.env, cwd: ctx.cwd, config, dispatch, command, ...adPaths(opts), ...(invocation === undefined ? {} : { invocation }) });
+  // decide
+  const plan = decidePlan(dispatch, command, invocation, facts);
   if (opts.explain) {
     ctx.stdout(opts.json ? `${JSON.stringify(planToJson(plan, ctx.env), null, 2)}\n` : explainText(plan, ctx.env));
     return EXIT_OK;
   }
-  return handoverFor(plan, ctx);
+  // act
+  return handoverFor(plan, config, ctx);
 }
 
-function handoverFor(plan: Plan, ctx: RunContext): Handover {
-  for (const w of plan.warnings) process.stderr.write(`condor-job-wrapper: warning: ${w}\n`);
+function parseStarterLine(command: readonly string[]): Invocation {
+  const program = command[0] ?? '';
+  return parseInvocation(command, tableFor(familyFromBasename(basename(program))));
+}
+
+function decidePlan(dispatch: DispatchMode, command: readonly string[], invocation: Invocation | undefined, facts: Facts): Plan {
+  return decide({ dispatch, command, ...(invocation === undefined ? {} : { invocation }) }, facts);
+}
+
+function adPaths(opts: OwnOptions): { jobAdPath?: string; machineAdPath?: string } {
+  return { ...(opts.jobAd === undefined ? {} : { jobAdPath: opts.jobAd }), ...(opts.machineAd === undefined ? {} : { machineAdPath: opts.machineAd }) };
+}
+
+function handoverFor(plan: Plan, _config: Config, ctx: RunContext): Handover {
+  for (const w of plan.warnings) ctx.stderr(`condor-job-wrapper: warning: ${w}\n`);
   const [program, ...args] = plan.argv;
   if (program === undefined) throw new WrapperError('internal.exec', 'exec', 'the plan has no program');
   const file = resolveProgram(program, plan.env.get('PATH'), ctx.cwd);

@@ -253,8 +253,9 @@ function badUtf8Line(buf: Buffer): number {
 }
 
 function errnoOf(e: unknown): string {
-  if (e instanceof Error && 'code' in e && typeof e.code === 'string') return e.code;
-  return e instanceof Error ? e.message : String(e);
+  // Structural, not instanceof: errors from fs may come from another realm (e.g. under jest).
+  if (typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string') return e.code;
+  return String(e);
 }
 
 /**

@@ -102,7 +102,7 @@ describe('properties', () => {
     const t = tableFor(family);
     const exec = t.actions.exec ?? [];
     const names = exec.flatMap((d) => d.names.filter((n) => t.style === 'pflag' || !n.startsWith('-') || n.length > 1).map((n) => ({ n, v: d.takesValue })));
-    const flag = fc.constantFrom(...names).chain(({ n, v }) =>
+    const flag: fc.Arbitrary<string[]> = fc.constantFrom(...names).chain(({ n, v }) =>
       v ? fc.oneof(value.map((x) => [n, x]), ...(t.style === 'pflag' && n.startsWith('--') ? [value.map((x) => [`${n}=${x}`])] : [])) : fc.constant([n]),
     );
     const image = fc.string({ minLength: 1, maxLength: 10 }).filter((s) => !s.startsWith('-'));

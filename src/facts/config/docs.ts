@@ -37,9 +37,10 @@ const INTRO = `# Configuration
 condor-job-wrapper reads its site policy from files only, in this order:
 
 1. \`${CONFIG_FILE}\`
-2. \`${CONFIG_DIR}/*.env\`, in byte order of the names (\`10-a.env\` < \`B.env\` < \`a.env\`:
-   digits, then upper case, then lower case; not the locale's order). Names starting with "."
-   and names not ending in \`.env\` are ignored, so \`.rpmsave\`/\`~\` leftovers do not count.
+2. \`${CONFIG_DIR}/*.env\`, in byte order of the names
+   (\`10-a.env\` < \`B.env\` < \`a.env\`: digits, then upper case, then lower case; not the
+   locale's order). Names starting with "." and names not ending in \`.env\` are ignored, so
+   \`.rpmsave\`/\`~\` leftovers do not count.
 3. the file given with \`condor-job-wrapper --config FILE\` (for admins and tests; the starter
    gives the wrapper no options, so a site that needs another file uses a two-line shim).
 

@@ -52,8 +52,12 @@ export const nodeConfigFs: ConfigFs = {
 };
 
 function errnoOf(e: unknown): string {
-  if (e instanceof Error && 'code' in e && typeof e.code === 'string') return e.code;
-  return e instanceof Error ? e.message : String(e);
+  // Not `instanceof Error`: errors from node:fs may come from another realm (vm, jest).
+  if (typeof e === 'object' && e !== null) {
+    if ('code' in e && typeof e.code === 'string') return e.code;
+    if ('message' in e && typeof e.message === 'string') return e.message;
+  }
+  return String(e);
 }
 
 function unreadable(path: string, e: unknown): WrapperError {
@@ -455,7 +459,7 @@ export const GLIDEIN_MAPPING = [
   {
     knob: 'GLIDEIN_REQUIRED_OS',
     key: 'CJW_DEFAULT_IMAGE',
-    rule: 'When exactly one of its OS names (`any` ignored) has a SINGULARITY_IMAGES_DICT image, that image; otherwise the dict\'s `default` entry, if any.',
+    rule: 'When exactly one of its OS names (`any` ignored) has a SINGULARITY_IMAGES_DICT image, that image; otherwise the dict\'s `default` entry, if any. The image must be an absolute path (a URI is refused with 78): set CJW_DEFAULT_IMAGE in our files to override.',
   },
   {
     knob: 'GLIDEIN_SINGULARITY_BINDPATH',
