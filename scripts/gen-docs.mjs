@@ -25,7 +25,7 @@ try {
     outfile,
     logLevel: 'error',
   });
-  docs = createRequire(import.meta.url)(outfile).generatedDocs();
+  docs = createRequire(import.meta.url)(outfile).generatedDocs(root);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -83,15 +83,25 @@ export const catalogue = {
     example: 'job attribute SingularityImage: must be a string, got an integer',
     fix: 'Job owner: set the attribute as the documentation says (e.g. +SingularityImage = "/cvmfs/...").',
   },
+  'machinead.bad': {
+    code: Exit.UNAVAILABLE,
+    example: 'machine ad /scratch/.machine.ad line 7: AssignedGPUs: unterminated string',
+    fix: 'Site: the starter wrote a machine ad the wrapper cannot read (check STARTD_ATTRS values); the job is requeued elsewhere.',
+  },
   'negotiation.fail': {
     code: Exit.UNAVAILABLE,
-    example: 'container policy: site CJW_MODE=NEVER and job CJW_VO_MODE=REQUIRED cannot both hold',
-    fix: 'The job cannot run on this node: it will be requeued elsewhere. Match jobs to nodes with requirements on HasSingularity.',
+    example: 'container policy: site CJW_MODE=REQUIRED and request CJW_VO_MODE=DISABLE cannot both hold (negotiation table: FAIL)',
+    fix: 'The job cannot run on this node: it will be requeued elsewhere. Match jobs to nodes with requirements on HasSingularity, or align CJW_VO_MODE of the pilot with the site\'s CJW_MODE.',
   },
   'runtime.unusable': {
     code: Exit.UNAVAILABLE,
     example: 'container runtime /usr/bin/apptainer: not found, and policy REQUIRED forbids running uncontained',
     fix: 'Site: install the runtime or fix CJW_RUNTIME; run condor-job-wrapper --check.',
+  },
+  'scratch.invalid': {
+    code: Exit.UNAVAILABLE,
+    example: 'scratch dir _CONDOR_SCRATCH_DIR=/var/lib/condor/execute/dir_7: not a directory (missing)',
+    fix: 'The starter sets _CONDOR_SCRATCH_DIR to the job\'s sandbox; when calling the wrapper by hand set it to an existing absolute directory, or use --explain.',
   },
   'runtime.nested-setuid': {
     code: Exit.UNAVAILABLE,
@@ -163,6 +173,11 @@ export const catalogue = {
     example: 'setup hook /etc/condor-job-wrapper/setup.d/10-check: not executable',
     fix: 'Site: chmod +x the hook, or rename it with a skipped suffix (~, .rpmsave, .dpkg-old).',
   },
+  'hook.dir-unreadable': {
+    code: Exit.CONFIG,
+    example: 'setup hook directory /etc/condor-job-wrapper/setup.d (CJW_SETUP_DIR): cannot read it: ENOENT',
+    fix: 'Site: create the directory (mode 0755, owned by root) or unset the key.',
+  },
   'hook.failed': {
     code: Exit.UNAVAILABLE,
     example: 'test hook 10-cvmfs: exit 1: /cvmfs/cms.cern.ch not mounted',
@@ -182,6 +197,16 @@ export const catalogue = {
     code: Exit.UNAVAILABLE,
     example: 'inside hook 10-env: exit 3',
     fix: 'Site or VO: the check inside the container failed; see the hook\'s output in the job\'s stderr.',
+  },
+  'inside.unreachable': {
+    code: Exit.CONFIG,
+    example: 'inside hooks (CJW_INSIDE_DIR): the scratch dir /var/lib/condor/execute/dir_7 is not bound into the container, so the launcher cannot reach it',
+    fix: 'Site: inside hooks run through a launcher in the scratch dir; the container must bind the scratch dir (HTCondor does unless configured otherwise).',
+  },
+  'inside.bad-path': {
+    code: Exit.CONFIG,
+    example: 'inside hook directory /etc/cjw/inside,d (CJW_INSIDE_DIR): a path with "," or ":" cannot be bound',
+    fix: 'Site: rename the directory.',
   },
   'internal.bug': {
     code: Exit.SOFTWARE,

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     });
   } catch (e) {
     const err = asWrapperError(e);
-    reportFailure(err, env.get('_CONDOR_WRAPPER_ERROR_FILE'));
+    reportFailure(err, env.get('_CONDOR_WRAPPER_ERROR_FILE'), env.get('_CONDOR_JOB_AD'));
     handover = { kind: 'exit', code: err.code };
   }
   if (front) {

@@ -2,7 +2,6 @@
 // act/front.ts). Run directly with `node` (no front), we use process.execve where Node has it
 // (22.15+) and otherwise fall back to supervising a child: the documented last resort.
 
-import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Handover } from './front';
 
@@ -23,6 +22,9 @@ export function execDirect(h: Extract<Handover, { kind: 'exec' }>): void {
 
 /** Last resort: child with inherited stdio, signals forwarded, exit status mirrored. */
 function supervise(file: string, args: string[], env: Record<string, string>): void {
+  // Loaded only here: child_process costs start-up time on every job otherwise.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const child = spawn(file, args, { stdio: 'inherit', env, argv0: file });
   for (const sig of FORWARDED) process.on(sig, () => child.kill(sig));
   child.on('error', (e) => {

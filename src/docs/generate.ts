@@ -2,6 +2,8 @@
 // checks the committed copies are fresh. Add an entry here for each new generated file.
 
 import { renderConfigurationDoc, renderExampleWrapperEnv } from '../facts/config/docs';
+import { renderTroubleshooting } from './troubleshooting';
+
 
 export interface GeneratedDoc {
   /** Path relative to the repository root. */
@@ -9,11 +11,13 @@ export interface GeneratedDoc {
   readonly text: string;
 }
 
-const RENDERERS: readonly { readonly file: string; readonly render: () => string }[] = [
+const RENDERERS: readonly { readonly file: string; readonly render: (root: string) => string }[] = [
   { file: 'docs/configuration.md', render: renderConfigurationDoc },
   { file: 'condor-config/wrapper.env.example', render: renderExampleWrapperEnv },
+  { file: 'docs/troubleshooting.md', render: renderTroubleshooting },
 ];
 
-export function generatedDocs(): GeneratedDoc[] {
-  return RENDERERS.map(({ file, render }) => ({ file, text: render() }));
+/** `root`: the repository root (some docs include hand-written parts). */
+export function generatedDocs(root: string): GeneratedDoc[] {
+  return RENDERERS.map(({ file, render }) => ({ file, text: render(root) }));
 }

@@ -4,9 +4,12 @@
 
 import type { DispatchMode } from '../decide/plan';
 import type { Invocation } from '../invocation/model';
+import { WrapperError } from '../errors';
 import { readClassAdFile } from './classad';
 import type { Config } from './config/schema';
+import { gatherPaths } from './paths';
 import { chooseRuntime, runtimeFact } from './runtime';
+import { scratchFact } from './scratch';
 import type { ClassAd, Facts } from './types';
 
 export interface GatherInput {
@@ -19,10 +22,19 @@ export interface GatherInput {
   /** --explain --job-ad F / --machine-ad F override the starter's _CONDOR_JOB_AD / _CONDOR_MACHINE_AD. */
   readonly jobAdPath?: string;
   readonly machineAdPath?: string;
+  /** --explain: run nothing (no runtime probe), and assume what a starter would have set. */
+  readonly explain?: boolean;
 }
 
 function optionalAd(path: string | undefined, kind: 'job' | 'machine'): ClassAd | undefined {
-  return path === undefined || path === '' ? undefined : readClassAdFile(path, kind);
+  if (path === undefined || path === '') return undefined;
+  try {
+    return readClassAdFile(path, kind);
+  } catch (e) {
+    // The machine ad is the node's: a broken one is a node error (requeue), not the job's.
+    if (kind === 'machine' && e instanceof WrapperError) throw new WrapperError('machinead.bad', e.what, e.why);
+    throw e;
+  }
 }
 
 export function gatherFacts(input: GatherInput): Facts {
@@ -33,14 +45,18 @@ export function gatherFacts(input: GatherInput): Facts {
   const needJobAd = input.dispatch === 'wrapper-built' || input.invocation !== undefined;
   const jobAd = needJobAd ? optionalAd(input.jobAdPath ?? env.get('_CONDOR_JOB_AD'), 'job') : undefined;
   const machineAd = input.invocation !== undefined || input.dispatch === 'wrapper-built' ? optionalAd(input.machineAdPath ?? env.get('_CONDOR_MACHINE_AD'), 'machine') : undefined;
+  // Only wrapper-built mode binds the scratch itself; the starter's line already names it.
+  const scratch = input.dispatch === 'wrapper-built' ? scratchFact(env, input.cwd, input.explain === true) : undefined;
   return {
     env,
     config,
     cwd: input.cwd,
     runtime,
+    ...(scratch === undefined ? {} : { scratch }),
     ...(jobAd === undefined ? {} : { jobAd }),
     ...(machineAd === undefined ? {} : { machineAd }),
-    paths: new Map(),
+    // stat + realpath of the image and the bind sources the binds/image rules will check.
+    paths: gatherPaths({ dispatch: input.dispatch, config, cwd: input.cwd, ...(input.invocation === undefined ? {} : { invocation: input.invocation }), ...(jobAd === undefined ? {} : { jobAd }) }),
     hooks: [],
     contributions: [],
   };

@@ -4,8 +4,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatedDocs } from '../../src/docs/generate';
 
+const ROOT = join(__dirname, '../..');
+
 describe('generated docs are fresh', () => {
-  it.each(generatedDocs().map((d) => [d.file, d.text] as const))('%s', (file, text) => {
+  it.each(generatedDocs(ROOT).map((d) => [d.file, d.text] as const))('%s', (file, text) => {
     let committed: string | undefined;
     try {
       committed = readFileSync(join(__dirname, '../..', file), 'utf8');
