@@ -3,22 +3,20 @@
 
 import { rmSync } from 'node:fs';
 import { version } from '../../package.json';
-import { decide } from '../decide/decide';
+import { decide, decideForExplain } from '../decide/decide';
 import type { DispatchMode, Plan } from '../decide/plan';
 import { WrapperError } from '../errors';
 import type { Config } from '../facts/config/schema';
 import { loadConfig } from '../facts/config/load';
 import { gatherFacts } from '../facts/gather';
+import { parseStarterLine } from '../facts/versionCache';
 import type { Facts } from '../facts/types';
-import { tableFor, familyFromBasename } from '../invocation/families/index';
 import type { Invocation } from '../invocation/model';
-import { parseInvocation } from '../invocation/parse';
 import type { Handover } from '../act/front';
 import { resolveProgram } from '../act/resolve';
 import { classify, classifyBuiltin } from './dispatch';
-import { explainText, planToJson } from './explain';
+import { explainOutput } from './explain';
 import { HELP, parseOwnOptions, type OwnOptions } from './options';
-import { basename } from 'node:path';
 
 export interface RunContext {
   readonly argv: readonly string[];
@@ -40,6 +38,11 @@ export async function run(ctx: RunContext): Promise<Handover> {
     ctx.stdout(`condor-job-wrapper ${version}\n`);
     return EXIT_OK;
   }
+  if (opts.check) {
+    // Rarely used (admins, STARTD_CRON): loaded only when asked, so jobs never pay for it.
+    const { runCheck } = await import('./check');
+    return runCheck(opts, ctx);
+  }
   const command = opts.command;
   const program = command[0];
   if (program === undefined || program === '') {
@@ -55,22 +58,20 @@ export async function run(ctx: RunContext): Promise<Handover> {
   if (dispatch === 'passthrough' && !opts.explain) return { kind: 'exec', argv: command, env: ctx.env };
 
   // parse
-  const invocation = dispatch === 'starter-built' ? parseStarterLine(command) : undefined;
+  // (with the installed runtime's flag table: family and version from the cache, facts/versionCache.ts)
+  const parsed = dispatch === 'starter-built' ? parseStarterLine(command, config.gpuFlag, !opts.explain) : undefined;
+  const invocation = parsed?.invocation;
   // facts
-  const facts = gatherFacts({ env: ctx.env, cwd: ctx.cwd, config, dispatch, command, ...adPaths(opts), ...(invocation === undefined ? {} : { invocation }) });
-  // decide
-  const plan = decidePlan(dispatch, command, invocation, facts);
+  const facts = gatherFacts({ env: ctx.env, cwd: ctx.cwd, config, dispatch, command, explain: opts.explain, ...adPaths(opts), ...(parsed === undefined ? {} : { invocation: parsed.invocation, runtimeVersion: parsed.runtimeVersion }) });
+  // decide (--explain prints the decision, including one that stops the job, and runs nothing)
   if (opts.explain) {
-    ctx.stdout(opts.json ? `${JSON.stringify(planToJson(plan, ctx.env), null, 2)}\n` : explainText(plan, ctx.env));
+    const decision = decideForExplain({ dispatch, command, ...(invocation === undefined ? {} : { invocation }) }, facts);
+    ctx.stdout(explainOutput(decision, facts, opts.json));
     return EXIT_OK;
   }
+  const plan = decidePlan(dispatch, command, invocation, facts);
   // act
   return handoverFor(plan, config, ctx);
-}
-
-function parseStarterLine(command: readonly string[]): Invocation {
-  const program = command[0] ?? '';
-  return parseInvocation(command, tableFor(familyFromBasename(basename(program))));
 }
 
 function decidePlan(dispatch: DispatchMode, command: readonly string[], invocation: Invocation | undefined, facts: Facts): Plan {

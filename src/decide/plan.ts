@@ -23,11 +23,16 @@ export interface BindEntry {
   readonly origin: BindOrigin;
 }
 
+/** The container policy negotiation (SPEC S4), recorded whenever policy was consulted. */
 export interface Negotiation {
+  /** CJW_MODE and the file that set it ("default" when unset). */
   readonly site: string;
   readonly siteOrigin: string;
+  /** CJW_VO_MODE as configured, and the file that set it. */
   readonly vo: string;
   readonly voOrigin: string;
+  /** The request after the job's image raised it (equals `vo` otherwise). */
+  readonly request: string;
   readonly effective: Effective;
   readonly reason: string;
 }
@@ -46,8 +51,26 @@ export interface Plan {
   readonly binds: readonly BindEntry[];
   /** Hooks that run (outside: before the exec; inside: through the launcher). */
   readonly hooks: readonly HookFile[];
+  /** The inside launcher act/launcher.ts writes before the exec (SPEC S6); absent when not needed. */
+  readonly launcher?: LauncherPlan;
   readonly changes: readonly Change[];
   readonly warnings: readonly string[];
+}
+
+/** The generated inside launcher (SPEC S6): where it goes and what it runs before `exec "$@"`. */
+export interface LauncherPlan {
+  /** The host dir SCRATCH/.condor-job-wrapper (a subdirectory: output transfer skips it). */
+  readonly hostDir: string;
+  /** The script, as the container sees it (first element of the payload, or after HTCondor's launcher). */
+  readonly insidePath: string;
+  /** Inside hooks by name and inside path, in order; the hook dir is bound read-only at `hookDirInside`. */
+  readonly hooks: readonly { readonly name: string; readonly insidePath: string }[];
+  readonly hookDirInside?: string;
+  /** Where the starter's error file is inside (absent when no bind carries it). */
+  readonly errorFile?: string;
+  /** Inside environment that cannot be passed as runtime env (e.g. PATH on Singularity 2.6 with -C). */
+  readonly env: ReadonlyMap<string, string>;
+  readonly timeoutSeconds: number;
 }
 
 /** What rules work on: the plan under construction. Rules return a new draft, never mutate. */
@@ -60,6 +83,9 @@ export interface Draft {
   readonly env: ReadonlyMap<string, string>;
   readonly binds: readonly BindEntry[];
   readonly hooks: readonly HookFile[];
+  /** Inside environment a rule needs set by the launcher, because the runtime would not pass it. */
+  readonly insideEnv?: ReadonlyMap<string, string>;
+  readonly launcher?: LauncherPlan;
   readonly changes: readonly Change[];
   readonly warnings: readonly string[];
 }

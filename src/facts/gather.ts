@@ -8,9 +8,11 @@ import { WrapperError } from '../errors';
 import { readClassAdFile } from './classad';
 import type { Config } from './config/schema';
 import { gatherPaths } from './paths';
+import { nestedFactFor } from './host';
 import { chooseRuntime, runtimeFact } from './runtime';
 import { scratchFact } from './scratch';
 import type { ClassAd, Facts } from './types';
+import { lookupRuntimeVersion, type RuntimeVersion } from './versionCache';
 
 export interface GatherInput {
   readonly env: ReadonlyMap<string, string>;
@@ -24,6 +26,8 @@ export interface GatherInput {
   readonly machineAdPath?: string;
   /** --explain: run nothing (no runtime probe), and assume what a starter would have set. */
   readonly explain?: boolean;
+  /** Starter-built: the family/version run.ts found to parse the line (facts/versionCache.ts). */
+  readonly runtimeVersion?: RuntimeVersion;
 }
 
 function optionalAd(path: string | undefined, kind: 'job' | 'machine'): ClassAd | undefined {
@@ -39,7 +43,11 @@ function optionalAd(path: string | undefined, kind: 'job' | 'machine'): ClassAd 
 
 export function gatherFacts(input: GatherInput): Facts {
   const { env, config } = input;
-  const runtime = input.dispatch === 'starter-built' ? runtimeFact(input.command[0] ?? '') : chooseRuntime(config.runtime);
+  const chosen = input.dispatch === 'starter-built' ? runtimeFact(input.command[0] ?? '') : chooseRuntime(config.runtime);
+  // Family and version: what run.ts found for the starter's line; wrapper-built reads the cache only.
+  const runtime = { ...chosen, ...(input.runtimeVersion ?? (input.dispatch === 'wrapper-built' ? lookupRuntimeVersion(chosen.path, { probe: false }) : {})) };
+  // Inside a container -C and setuid fail (S5.1): two cheap probes, only for a container line.
+  const nested = input.invocation !== undefined || (input.dispatch === 'wrapper-built' && chosen.usable) ? nestedFactFor(config.nested, input.invocation, runtime) : undefined;
   // The job ad is read when a rule needs it: wrapper-built mode (image, request) and the
   // starter's -B flags (which of them the job asked for).
   const needJobAd = input.dispatch === 'wrapper-built' || input.invocation !== undefined;
@@ -52,6 +60,7 @@ export function gatherFacts(input: GatherInput): Facts {
     config,
     cwd: input.cwd,
     runtime,
+    ...(nested === undefined ? {} : { nested }),
     ...(scratch === undefined ? {} : { scratch }),
     ...(jobAd === undefined ? {} : { jobAd }),
     ...(machineAd === undefined ? {} : { machineAd }),

@@ -44,6 +44,16 @@ export interface NestedFact {
   readonly inside: boolean;
   /** Why we think so, for --explain: "/.singularity.d exists", "uid_map 0 1001 1", "CJW_NESTED=yes". */
   readonly evidence: string;
+  /** Inside only: whether the wrapper runs as root (a setuid runtime then still works). */
+  readonly asRoot?: boolean;
+  /** Inside, not root, no -u on the line: whether the runtime is a setuid install (facts/host.ts). */
+  readonly runtimeSetuid?: SetuidFact;
+}
+
+/** Whether a runtime starts containers through a setuid-root helper, and what showed it. */
+export interface SetuidFact {
+  readonly setuid: boolean;
+  readonly evidence: string;
 }
 
 /** A hook found in a hook directory (not yet run). */
@@ -60,6 +70,14 @@ export interface HookContribution {
   readonly env: ReadonlyMap<string, string>;
 }
 
+/** The job's scratch dir (`_CONDOR_SCRATCH_DIR`: the starter sets it over the job's own value). */
+export interface ScratchFact {
+  readonly path: string;
+  readonly kind: PathFact['kind'];
+  /** Set when --explain assumed the path (no starter around): says what was assumed. */
+  readonly assumed?: string;
+}
+
 export interface Facts {
   /** The job's environment exactly as the starter gave it: input, never policy. */
   readonly env: ReadonlyMap<string, string>;
@@ -69,6 +87,8 @@ export interface Facts {
   readonly machineAd?: ClassAd;
   readonly runtime?: RuntimeFact;
   readonly nested?: NestedFact;
+  /** Wrapper-built mode only: where the job's sandbox is (absent when the starter did not say). */
+  readonly scratch?: ScratchFact;
   /** Probed paths (stat + realpath), keyed by the path as written. */
   readonly paths: ReadonlyMap<string, PathFact>;
   readonly hooks: readonly HookFile[];

@@ -26,6 +26,9 @@ const DOC_LINES: readonly (readonly [string, FamilyId, string[], string, string[
   ['container universe, no pid namespaces', 'apptainer', ['/usr/libexec/condor/apptainer', '-s', 'exec', '-S', '/tmp', '-S', '/var/tmp', '-W', SCRATCH, '--pwd', SCRATCH, '-B', SCRATCH, '--home', SCRATCH, '--contain', '--ipc', '--cleanenv'], '/images/el9.sif', ['/bin/echo', 'container-universe']],
   ['25.x GPU slot with --nv --rocm and launcher', 'apptainer', ['/usr/bin/apptainer', '-s', 'exec', '-S', '/tmp', '-S', '/var/tmp', '-B', '/usr/libexec/condor/condor_container_launcher.sh:/condor_container_launcher.sh', '-W', `${SCRATCH}/scratch`, '--pwd', '/srv/scratch', '-B', `${SCRATCH}:/srv`, '--nv', '--rocm', '--home', `${SCRATCH}/scratch`, '-C'], '/images/cuda.sif', ['/condor_container_launcher.sh', '/srv/scratch/train.py', '--epochs', '3']],
   ['pflag forms: clusters, =values, attached shorthand values', 'apptainer', ['/usr/bin/apptainer', '-q', '--nocolor', 'exec', '-ci', '--bind=/a:/b', '-B/c', '-B=/d', '--pwd=/srv', '-e=true', '--writable-tmpfs=false', '--'], 'docker://alpine:3', ['-C', '--bind', 'x']],
+  // Lines from public ops/test scripts (found with the search tool): OSG worker-pod self test, HTMap's runner.
+  ['OSG pod self test', 'singularity3', ['/usr/bin/singularity', 'exec', '--contain', '--ipc', '--pid', '--bind', '/cvmfs'], '/cvmfs/singularity.opensciencegrid.org/opensciencegrid/osgvo-el7:latest', ['/usr/bin/dc', '-e', '3 5 + p']],
+  ['htmap run_with_singularity.sh', 'singularity3', ['/usr/bin/singularity', 'exec', '--contain', '--bind', '/scratch/dir_7:/tmp', '--workdir', '/tmp'], 'docker://htcondor/htmap-exec:v0.6', ['bash', '-c', 'python3 run.py 3']],
   ['instance start (image, then the instance name)', 'singularity3', ['/usr/bin/singularity', 'instance', 'start', '-B', '/x'], 'img.sif', ['inst1']],
 ];
 

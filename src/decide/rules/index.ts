@@ -4,6 +4,10 @@
 
 import type { Facts } from '../../facts/types';
 import type { Draft } from '../plan';
+import { scheduleHooksRule } from './hooks';
+import { launcherRule } from './launcher';
+import { negotiateRule } from './negotiate';
+import { wrapperBuiltRule } from './wrapperBuilt';
 
 export interface Rule {
   /** Short name shown in --explain, e.g. "nested". */
@@ -15,4 +19,8 @@ export interface Rule {
 
 export const RULES: readonly Rule[] = [
   // rules are registered here in order
+  negotiateRule, // S4: policy; FAIL and REQUIRED-without-runtime stop here, PREFERRED falls back
+  wrapperBuiltRule, // S2/S4: the job's executable + a container wanted → the line HTCondor would build
+  scheduleHooksRule, // S6: setup/test hooks always, inside hooks only with a container
+  launcherRule, // S6: LAST: wraps the final payload in the inside launcher when there is inside work
 ];

@@ -47,7 +47,7 @@ export const SCHEMA = [
     key: 'CJW_VO_MODE',
     type: { kind: 'enum', values: [...MODES, 'DISABLE'], aliases: { REQUIRED_GWMS: 'REQUIRED', DISABLE_GWMS: 'DISABLE' }, ignoreCase: true },
     default: 'OPTIONAL',
-    description: 'The request mode of the VO / pilot (the row of the negotiation table) when the job ad does not set `CJW_VO_MODE` itself. A job ad that names an image raises it to at least PREFERRED. `DISABLE_GWMS` is accepted as DISABLE.',
+    description: 'The request mode of the VO, set by its pilot/glidein configuration (the row of the negotiation table, docs/policy.md). Only the site\'s files (or the glidein_config they name) set it: neither the job\'s environment nor a job-ad attribute can, so a user cannot lower it. The one thing the job can do is raise it: a job ad that names an image (`SingularityImage`/`ContainerImage`) raises NEVER and OPTIONAL to PREFERRED. `DISABLE_GWMS` is accepted as DISABLE, `REQUIRED_GWMS` as REQUIRED.',
     example: 'PREFERRED',
   },
   {

@@ -1,0 +1,118 @@
+// Path probes (stat, then realpath) for exactly the paths the bind and image rules will look at:
+// the image, site and job bind sources, hook bind sources, and the /cvmfs repository root of a
+// missing image. The stat comes first because it is what triggers a /cvmfs automount.
+
+import { realpathSync, statSync } from 'node:fs';
+import { getStringList } from './classad';
+import type { Config } from './config/schema';
+import type { ClassAd, Facts, HookContribution, PathFact } from './types';
+import type { DispatchMode } from '../decide/plan';
+import type { Invocation } from '../invocation/model';
+import { parseBindSpec } from '../decide/paths';
+import { chooseImage } from '../decide/rules/wrapperBuilt';
+
+/** `docker://…`, `oras://…`, `library://…`: an image the runtime fetches, not a local path. */
+export function isUri(image: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(image);
+}
+
+/** `/cvmfs/<repo>` for a path below a CVMFS repository, else undefined. */
+export function cvmfsRepository(path: string): string | undefined {
+  const m = /^\/cvmfs\/([^/]+)(?:\/|$)/.exec(path);
+  return m?.[1] === undefined ? undefined : `/cvmfs/${m[1]}`;
+}
+
+export function probePath(path: string): PathFact {
+  let kind: PathFact['kind'];
+  try {
+    const st = statSync(path);
+    kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+  } catch {
+    // ENOENT, EACCES, ELOOP, ENOTDIR…: the job user cannot reach it, as the runtime could not.
+    return { path, kind: 'missing' };
+  }
+  try {
+    return { path, kind, real: realpathSync(path) };
+  } catch {
+    return { path, kind };
+  }
+}
+
+export function probePaths(paths: Iterable<string>, into = new Map<string, PathFact>()): Map<string, PathFact> {
+  for (const p of paths) if (p !== '' && !into.has(p)) into.set(p, probePath(p));
+  return into;
+}
+
+/** Reads an ad attribute for probing only: a bad value is reported later by the rule that reads it. */
+function quietly<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
+export interface PathProbeInput {
+  readonly dispatch: DispatchMode;
+  readonly invocation?: Invocation;
+  readonly config: Config;
+  readonly jobAd?: ClassAd;
+  /** The wrapper's cwd: a relative job image is relative to it (as the wrapperBuilt rule reads it). */
+  readonly cwd: string;
+}
+
+/** The job's `SingularityBind` entries (split on commas and spaces), for probing. */
+function jobBindEntries(jobAd: ClassAd | undefined): readonly string[] {
+  return quietly(() => getStringList(jobAd, 'SingularityBind')) ?? [];
+}
+
+/** The images and bind sources the rules will look at. */
+export function pathsToProbe(input: PathProbeInput): { images: string[]; bindSources: string[] } {
+  const { invocation, config, jobAd } = input;
+  const images: string[] = [];
+  const bindSources = config.binds.map((b) => b.src);
+  const entries = jobBindEntries(jobAd);
+  if (invocation !== undefined) {
+    images.push(invocation.image);
+    // Only the starter's -B values that are job-requested get a policy check (and a probe).
+    const wanted = new Set(entries);
+    for (const g of invocation.flags) {
+      for (const f of g.flags) {
+        if (f.def.meaning === 'bind' && f.value !== undefined && wanted.has(f.value)) bindSources.push(parseBindSpec(f.value).src);
+      }
+    }
+  }
+  if (input.dispatch === 'wrapper-built') {
+    // The same choice the wrapperBuilt rule makes, so exactly that image is probed.
+    const chosen = quietly(() => chooseImage(jobAd, config, input.cwd).image);
+    if (chosen !== undefined) images.push(chosen);
+    for (const e of entries) bindSources.push(parseBindSpec(e).src);
+  }
+  return { images: images.filter((i) => i !== '' && !isUri(i)), bindSources };
+}
+
+/** Probes the paths of pathsToProbe, plus the /cvmfs repository root of each missing image. */
+export function gatherPaths(input: PathProbeInput): Map<string, PathFact> {
+  const { images, bindSources } = pathsToProbe(input);
+  const facts = probePaths([...images, ...bindSources]);
+  for (const image of images) {
+    const repo = cvmfsRepository(image);
+    if (repo !== undefined && facts.get(image)?.kind === 'missing') probePaths([repo], facts);
+  }
+  return facts;
+}
+
+/** The bind sources a setup hook contributed (CJW_ADD_BIND=src[:dst[:opts]]). */
+export function hookBindSources(contributions: readonly HookContribution[]): string[] {
+  return contributions.flatMap((c) => c.binds.map((b) => parseBindSpec(b).src));
+}
+
+/**
+ * Facts with the hook bind sources probed as well: call after the setup hooks ran and before
+ * decide, so the binds rule can check them like any other source.
+ */
+export function withHookBindPaths(facts: Facts): Facts {
+  const sources = hookBindSources(facts.contributions).filter((s) => !facts.paths.has(s));
+  if (sources.length === 0) return facts;
+  return { ...facts, paths: probePaths(sources, new Map(facts.paths)) };
+}
