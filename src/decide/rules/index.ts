@@ -4,9 +4,13 @@
 
 import type { Facts } from '../../facts/types';
 import type { Draft } from '../plan';
+import { compatRule } from './compat';
+import { extraArgsRule } from './extraArgs';
+import { gpuRule } from './gpu';
 import { scheduleHooksRule } from './hooks';
 import { launcherRule } from './launcher';
 import { negotiateRule } from './negotiate';
+import { nestedRule } from './nested';
 import { wrapperBuiltRule } from './wrapperBuilt';
 
 export interface Rule {
@@ -21,6 +25,10 @@ export const RULES: readonly Rule[] = [
   // rules are registered here in order
   negotiateRule, // S4: policy; FAIL and REQUIRED-without-runtime stop here, PREFERRED falls back
   wrapperBuiltRule, // S2/S4: the job's executable + a container wanted → the line HTCondor would build
+  extraArgsRule, // S5.6: site flags first, so the rules below see (and fit) them like the starter's
+  nestedRule, // S5.1: inside a container: -C → --contain --ipc --cleanenv, no --pid, -u for setuid
+  gpuRule, // S5.5: CJW_GPU_FLAG once on a slot with AssignedGPUs
+  compatRule, // S5.7: fit the line to the installed family/version; BEFORE binds/env, which read the scratch bind it may move
   scheduleHooksRule, // S6: setup/test hooks always, inside hooks only with a container
   launcherRule, // S6: LAST: wraps the final payload in the inside launcher when there is inside work
 ];
