@@ -71,7 +71,7 @@ describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
     for (let i = 0; i < 200 && !existsSync(ready); i++) await new Promise((r) => setTimeout(r, 25));
     expect(existsSync(ready)).toBe(true);
     child.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => { r(c); }));
     expect(code).toBe(0);
     expect(readFileSync(mark, 'utf8')).toBe('term\n');
   });
@@ -133,7 +133,8 @@ describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
     expect(r.status).toBe(64);
     expect(r.stderr).toMatch(/^condor-job-wrapper: job error: runtime flag --bogus-flag: not a flag of Apptainer/);
     expect(readFileSync(errFile, 'utf8')).toBe(r.stderr);
-    expect(existsSync(join(rt.dir, 'argv.nul'))).toBe(false);
+    // The runtime may have been asked its --version (no cache on this node), never to run the job.
+    if (existsSync(join(rt.dir, 'argv.nul'))) expect(rt.argv().slice(1)).toEqual(['--version']);
   });
 
   it('removes a stale error file before running the job', () => {
