@@ -10,7 +10,7 @@ describePool('pool: vanilla jobs pass through the wrapper', () => {
     await pool.prepare();
     pool.start({ accessPoint: true, wrapperEnv: '# pool suite: defaults only\n' });
   }, 240_000);
-  afterAll(() => pool.finish(), 60_000);
+  afterAll(() => { pool.finish(); }, 60_000);
 
   it('runs the payload uncontained and HTCondor records its exit code 37', () => {
     const r = pool.submitWait('vanilla', submitFile(['executable = /bin/sh', 'arguments = "-c \'echo vanilla-ran; test -e /.singularity.d && echo CONTAINED; exit 37\'"', 'transfer_executable = false']));

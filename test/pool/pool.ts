@@ -2,8 +2,8 @@
 // wrapper as USER_JOB_WRAPPER, jobs submitted as the unprivileged condoruser. Shared by the
 // suites in this folder; each suite starts its own pool and stops it in afterAll.
 
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BUNDLE, IN_CI, ROOT, installWrapper } from '../e2e/harness';
 
@@ -20,7 +20,7 @@ export const SANDBOX = join(IMAGES, 'busybox-sandbox');
 export const SING34 = '/opt/singularity-3.4.2/bin/singularity';
 export const SING26U = '/opt/singularity-2.6.1-userns/bin/singularity';
 export const JOB_USER = 'condoruser';
-const CONFIG_DIR = join(ROOT, 'condor-config');
+export const CONFIG_DIR = join(ROOT, 'condor-config');
 const LOCK = '/tmp/cjw-pool-suites.lock';
 
 /** Why the pool suites cannot run here, or undefined when they can. */
@@ -56,7 +56,7 @@ function must(r: SpawnSyncReturns<string>, what: string): string {
   return r.stdout;
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
@@ -149,6 +149,12 @@ export interface WaitResult {
 
 export type JobAd = Record<string, string>;
 
+/** A submit description and the input files written beside it (names relative to the job dir). */
+export interface Job {
+  readonly submit: string;
+  readonly files?: Readonly<Record<string, string>>;
+}
+
 export class Pool {
   readonly state: string;
   readonly version: string;
@@ -202,16 +208,25 @@ export class Pool {
 
   /** Writes the submit file (as condoruser's) and returns its path. */
   writeSubmit(dir: string, text: string): string {
-    const f = join(dir, 'job.sub');
-    writeFileSync(f, text, { mode: 0o644 });
-    must(sh('chown', [`${JOB_USER}:${JOB_USER}`, f]), 'chown');
-    return f;
+    return this.writeJob(dir, { submit: text });
+  }
+
+  /** Writes the submit file and the job's input files (condoruser's), returns the submit file. */
+  writeJob(dir: string, job: Job | string): string {
+    const j = typeof job === 'string' ? { submit: job } : job;
+    const files: [string, string][] = [['job.sub', j.submit], ...Object.entries(j.files ?? {})];
+    for (const [name, text] of files) {
+      const f = join(dir, name);
+      writeFileSync(f, text, { mode: 0o644 });
+      must(sh('chown', [`${JOB_USER}:${JOB_USER}`, f]), 'chown');
+    }
+    return join(dir, 'job.sub');
   }
 
   /** Submits as condoruser and waits (bounded) for the cluster to finish, be held or removed. */
-  submitWait(name: string, submit: string, timeoutS = 60, maxRequeues?: number): WaitResult {
+  submitWait(name: string, job: Job | string, timeoutS = 60, maxRequeues?: number): WaitResult {
     const dir = this.jobdir(name);
-    const file = this.writeSubmit(dir, submit);
+    const file = this.writeJob(dir, job);
     const t0 = Date.now();
     const args = ['--state', this.state, 'submit-wait', ...(maxRequeues === undefined ? [] : ['--max-requeues', String(maxRequeues)]), file, String(timeoutS)];
     const r = sh(PC, args, { timeoutMs: (timeoutS + 30) * 1000 });
@@ -221,10 +236,40 @@ export class Pool {
     return { status: r.status, cluster: m?.[1] === undefined ? -1 : Number(m[1]), lines, seconds, dir };
   }
 
-  /** Submits as condoruser without waiting; returns the cluster id. */
-  submit(name: string, submit: string): { cluster: number; dir: string } {
+  /**
+   * Submits now and resolves when submit-wait is done: a suite starts all its independent jobs
+   * in beforeAll and each test awaits its own, so the jobs share the pool's slots side by side.
+   * The promise never rejects (a failure is in `status` and `lines`).
+   */
+  launch(name: string, job: Job, timeoutS = 60, maxRequeues?: number): Promise<WaitResult> {
     const dir = this.jobdir(name);
-    this.writeSubmit(dir, submit);
+    const file = this.writeJob(dir, job);
+    const t0 = Date.now();
+    const args = ['--state', this.state, 'submit-wait', ...(maxRequeues === undefined ? [] : ['--max-requeues', String(maxRequeues)]), file, String(timeoutS)];
+    return new Promise((done) => {
+      const child = spawn(PC, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+      child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+      const killer = setTimeout(() => child.kill('SIGKILL'), (timeoutS + 30) * 1000);
+      child.on('close', (status) => {
+        clearTimeout(killer);
+        const m = /submitted cluster (\d+)/.exec(err);
+        done({ status, cluster: m?.[1] === undefined ? -1 : Number(m[1]), lines: out.split('\n').filter((l) => l !== '').concat(status === 0 ? [] : err.split('\n').filter((l) => l !== '').slice(-5)), seconds: (Date.now() - t0) / 1000, dir });
+      });
+    });
+  }
+
+  /** Waits (bounded) until the cluster's first job is running and `ready` says its payload is up. */
+  async waitRunning(cluster: number, ready: () => boolean, timeoutMs = 60_000): Promise<void> {
+    await this.waitFor(`job ${String(cluster)}.0 to run`, () => ({ status: this.ad(cluster, ['JobStatus']).JobStatus ?? '', ready: ready() }), (v) => v.status === '2' && v.ready, timeoutMs, cluster);
+  }
+
+  /** Submits as condoruser without waiting; returns the cluster id. */
+  submit(name: string, job: Job | string): { cluster: number; dir: string } {
+    const dir = this.jobdir(name);
+    this.writeJob(dir, job);
     const out = must(this.asUser(['condor_submit', '-terse', 'job.sub'], dir), 'condor_submit');
     const m = /^(\d+)\.\d+/m.exec(out);
     if (m?.[1] === undefined) throw new Error(`no cluster id in: ${out}`);
@@ -311,9 +356,16 @@ export function submitFile(lines: readonly string[]): string {
   return [...lines, 'output = out', 'error = err', 'log = log', 'should_transfer_files = YES', 'queue', ''].join('\n');
 }
 
-/** A container job on IMAGE running /bin/sh -c SCRIPT (the image's sh, not transferred). */
-export function containerJob(image: string, script: string, extra: readonly string[] = []): string {
-  return submitFile(['executable = /bin/sh', `arguments = "-c '${script.replace(/'/g, "''").replace(/"/g, '""')}'"`, 'transfer_executable = false', `+SingularityImage = "${image}"`, ...extra]);
+/**
+ * A container job on IMAGE: the image's /bin/sh runs SCRIPT, shipped as the input file
+ * payload.sh (so no submit-file quoting or $() macro expansion touches it).
+ */
+export function containerJob(image: string, script: string, extra: readonly string[] = [], files: Readonly<Record<string, string>> = {}): Job {
+  const inputs = ['payload.sh', ...Object.keys(files)].join(', ');
+  return {
+    submit: submitFile(['executable = /bin/sh', 'arguments = payload.sh', 'transfer_executable = false', `transfer_input_files = ${inputs}`, `+SingularityImage = "${image}"`, ...extra]),
+    files: { 'payload.sh': script, ...files },
+  };
 }
 
 /** Writes an executable hook or helper script under OPT, readable by everyone. */
@@ -322,6 +374,102 @@ export function writeExecutable(path: string, text: string): void {
   chmodSync(resolve(path, '..'), 0o755);
   writeFileSync(path, text, { mode: 0o755 });
   chmodSync(path, 0o755);
+}
+
+/** Host paths of the test site (all under OPT, traversable by condoruser). */
+export const SITE = {
+  data: join(OPT, 'site-data'),
+  drop: join(OPT, 'drop'),
+  testDir: join(OPT, 'hooks/test.d'),
+  insideDir: join(OPT, 'hooks/inside.d'),
+  /** An image that exists but CJW_IMAGE_ALLOW does not list. */
+  disallowedImage: join(IMAGES, 'nested-sandbox'),
+} as const;
+
+/** Job ad attribute that makes the site's test hook fail: a node error on demand. */
+export const BREAK_NODE_ATTR = 'CJW_PoolTestBreakNode';
+/** Input file whose presence in the scratch dir makes the inside hook fail. */
+export const BREAK_INSIDE_FILE = 'cjw-break-inside';
+
+/**
+ * Creates the test site's files (a bind source, a world-writable drop dir, a test hook and an
+ * inside hook) and returns the wrapper.env that uses them, with the documented keys
+ * (docs/configuration.md). The hooks fail only for jobs that ask for it, so that one pool can run
+ * healthy jobs and node-error jobs side by side.
+ */
+export function siteConfig(extraImages: readonly string[] = []): string {
+  mkdirSync(SITE.data, { recursive: true });
+  chmodSync(SITE.data, 0o755);
+  writeFileSync(join(SITE.data, 'marker'), 'site-data-marker\n', { mode: 0o644 });
+  mkdirSync(SITE.drop, { recursive: true });
+  chmodSync(SITE.drop, 0o1777);
+  rmSync(SITE.testDir, { recursive: true, force: true });
+  rmSync(SITE.insideDir, { recursive: true, force: true });
+  writeExecutable(
+    join(SITE.testDir, '10-node-check'),
+    `#!/bin/sh\n# The site's node check; fails (as a broken node would) for jobs whose ad has ${BREAK_NODE_ATTR} = true.\nif grep -q '^${BREAK_NODE_ATTR} = true' "$CJW_JOB_AD" 2>/dev/null; then\n  echo "/cvmfs/cms.cern.ch is not mounted (simulated)" >&2\n  exit 1\nfi\nexit 0\n`,
+  );
+  writeExecutable(
+    join(SITE.insideDir, '10-inside-check'),
+    `#!/bin/sh\n# Runs inside the container before the payload; fails when the job shipped ${BREAK_INSIDE_FILE}.\nif [ -e "./${BREAK_INSIDE_FILE}" ]; then\n  echo "inside check failed (simulated)" >&2\n  exit 3\nfi\necho "inside-hook: contained=$(test -d /.singularity.d && echo yes || echo no)"\n`,
+  );
+  chmodSync(join(OPT, 'hooks'), 0o755);
+  return [
+    '# pool suites: the test site (test/pool/pool.ts siteConfig)',
+    `CJW_IMAGE_ALLOW=${[SIF, SANDBOX, SIMG, ...extraImages].join(',')}`,
+    `CJW_BIND_ALLOW=${SITE.drop},${SITE.drop}/**`,
+    `CJW_BINDS=${SITE.data}:/site-data:ro`,
+    'CJW_ENV_SET=CJW_POOL_SITE=pool-test',
+    `CJW_TEST_DIR=${SITE.testDir}`,
+    `CJW_INSIDE_DIR=${SITE.insideDir}`,
+    '',
+  ].join('\n');
+}
+
+/** Parses `KEY=value` lines of a payload's stdout. */
+export function keyValues(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) m.set(line.slice(0, i), line.slice(i + 1));
+  }
+  return m;
+}
+
+/** One process from /proc. */
+export interface Proc {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly uid: number;
+  readonly comm: string;
+  readonly cmdline: string;
+}
+
+/** Every process on the host (those that vanish while being read are skipped). */
+export function processes(): Proc[] {
+  const list: Proc[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const status = readFileSync(`/proc/${e}/status`, 'utf8');
+      const field = (k: string): string => new RegExp(`^${k}:\\s*(\\S+)`, 'm').exec(status)?.[1] ?? '';
+      list.push({ pid: Number(e), ppid: Number(field('PPid')), uid: Number(field('Uid')), comm: field('Name'), cmdline: readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return list;
+}
+
+/** The chain of processes from `pid` up to (and including) the first condor_starter. */
+export function ancestry(pid: number, all: readonly Proc[] = processes()): Proc[] {
+  const byPid = new Map(all.map((p) => [p.pid, p]));
+  const chain: Proc[] = [];
+  for (let p = byPid.get(pid); p !== undefined && chain.length < 64; p = byPid.get(p.ppid)) {
+    chain.push(p);
+    if (p.comm.startsWith('condor_starter')) break;
+  }
+  return chain;
 }
 
 /** Per-scenario record printed at the end of each suite (the issue's closing note uses it). */
