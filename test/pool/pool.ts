@@ -178,9 +178,14 @@ export class Pool {
     console.log(`pool suite ${this.suite}: HTCondor ${this.version}, Node ${process.version} (${process.execPath})`);
   }
 
-  start(o: StartOptions): void {
-    writeFileSync(join(OPT, 'wrapper.env'), o.wrapperEnv, { mode: 0o644 });
+  /** Replaces the wrapper's config: every later job (and --check) reads it, no restart needed. */
+  writeWrapperEnv(text: string): void {
+    writeFileSync(join(OPT, 'wrapper.env'), text, { mode: 0o644 });
     chmodSync(join(OPT, 'wrapper.env'), 0o644);
+  }
+
+  start(o: StartOptions): void {
+    this.writeWrapperEnv(o.wrapperEnv);
     const args = ['--state', this.state, 'start', '--timeout', '60', '--config', join(CONFIG_DIR, 'worker-node.conf')];
     if (o.accessPoint) args.push('--config', join(CONFIG_DIR, 'access-point.conf'));
     args.push('--config', join(CONFIG_DIR, 'personal-condor.conf'));
@@ -241,7 +246,7 @@ export class Pool {
    * in beforeAll and each test awaits its own, so the jobs share the pool's slots side by side.
    * The promise never rejects (a failure is in `status` and `lines`).
    */
-  launch(name: string, job: Job, timeoutS = 60, maxRequeues?: number): Promise<WaitResult> {
+  launch(name: string, job: Job | string, timeoutS = 60, maxRequeues?: number): Promise<WaitResult> {
     const dir = this.jobdir(name);
     const file = this.writeJob(dir, job);
     const t0 = Date.now();
@@ -330,7 +335,13 @@ export class Pool {
       }
     }
     if (cluster !== undefined) parts.push(`===== condor_q -l ${String(cluster)} (selected) =====\n${this.tool('condor_q', ['-allusers', String(cluster), '-af:lh', 'JobStatus', 'NumJobStarts', 'HoldReason', 'VacateReason', 'LastRejMatchReason']).stdout}`);
-    parts.push(sh(PC, ['--state', this.state, 'logs', '30']).stderr);
+    // The starter and shadow logs say what happened to an attempt; the schedd's, what the policy did.
+    const logDir = join(this.state, 'log');
+    const logs = existsSync(logDir) ? readdirSync(logDir).filter((f) => f.startsWith('StarterLog.slot') || f === 'ShadowLog' || f === 'SchedLog') : [];
+    for (const f of logs.sort()) {
+      const lines = readFileSync(join(logDir, f), 'utf8').split('\n').filter((l) => !l.includes('Received a superuser command'));
+      parts.push(`===== ${join(logDir, f)} (last 25 lines) =====\n${lines.slice(-25).join('\n')}`);
+    }
     return parts.join('\n');
   }
 
