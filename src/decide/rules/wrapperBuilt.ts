@@ -7,6 +7,7 @@ import { WrapperError } from '../../errors';
 import { getString, getStringList } from '../../facts/classad';
 import type { Config } from '../../facts/config/schema';
 import type { ClassAd, Facts, RuntimeFact, ScratchFact } from '../../facts/types';
+import type { FamilyId } from '../../invocation/flagTable';
 import { tableFor } from '../../invocation/families/index';
 import { render, type Invocation } from '../../invocation/model';
 import { parseInvocation } from '../../invocation/parse';
@@ -137,6 +138,44 @@ export function parseBuilt(line: BuiltLine, runtime: RuntimeFact, input: LineInp
   return inv;
 }
 
+/** The prefix through which the runtime passes a variable inside under -C/--cleanenv. */
+export function envCopyPrefix(family: FamilyId): string {
+  return `${runtimeVarPrefix(family)}ENV_`;
+}
+
+/** The prefix of the runtime's own variables (APPTAINER_TMPDIR, SINGULARITY_TMPDIR). */
+export function runtimeVarPrefix(family: FamilyId): 'APPTAINER' | 'SINGULARITY' {
+  return family === 'apptainer' ? 'APPTAINER' : 'SINGULARITY';
+}
+
+/**
+ * The environment HTCondor gives the runtime for a container job (observed
+ * container-apptainer-srv.wrapper.env.txt): every variable X also as PREFIX_X, because -C cleans
+ * the environment; a value that is a path in the scratch is the path inside (by whole
+ * components, not HTCondor's substring replace); HOME is dropped (the runtimes refuse it, --home
+ * carries it); _CONDOR_SCRATCH_DIR_OUTSIDE_CONTAINER and the runtime's TMPDIR (its own temporary
+ * files, e.g. image conversion) point at the scratch. Not copied: HTCondor's cosmetic PS1. Without the copies the job would run
+ * with an empty environment. The env rule refines the copies afterwards, as in starter-built mode.
+ */
+export function starterEnv(env: ReadonlyMap<string, string>, prefix: string, scratch: string, scratchBinds: readonly BindSpecParts[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const isCopy = (k: string): boolean => k.startsWith('APPTAINERENV_') || k.startsWith('SINGULARITYENV_');
+  for (const [k, v] of env) if (k !== 'HOME') out.set(k, v);
+  for (const [k, v] of env) {
+    if (k === 'HOME' || isCopy(k)) continue;
+    const inside = v.startsWith('/') ? insidePath(v, scratchBinds) : undefined;
+    out.set(`${prefix}${k}`, inside ?? v);
+  }
+  // Added after the copies were made, so their copies keep the host path (as observed).
+  const tmpdir = `${prefix.slice(0, -'ENV_'.length)}_TMPDIR`; // APPTAINER_TMPDIR, SINGULARITY_TMPDIR
+  for (const k of ['_CONDOR_SCRATCH_DIR_OUTSIDE_CONTAINER', tmpdir]) {
+    if (env.has(k)) continue;
+    out.set(k, scratch);
+    out.set(`${prefix}${k}`, scratch);
+  }
+  return out;
+}
+
 function build(d: Draft, f: Facts, runtime: RuntimeFact, command: readonly string[]): Draft {
   let out = d;
   if (f.scratch?.assumed !== undefined) out = addWarning(out, f.scratch.assumed);
@@ -150,9 +189,12 @@ function build(d: Draft, f: Facts, runtime: RuntimeFact, command: readonly strin
   // The job's argv now lives inside the built line, after the image.
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const { uncontained, ...rest } = out;
-  out = { ...rest, invocation, binds: [...out.binds, ...binds] };
+  const prefix = envCopyPrefix(runtime.family);
+  const env = starterEnv(out.env, prefix, scratch, line.binds.filter((b) => b.src === scratch));
+  out = { ...rest, invocation, env, binds: [...out.binds, ...binds] };
   out = addChange(out, RULE, `built the container line ${render(invocation).join(' ')}`, `policy ${effective} asks for a container; the line is the one HTCondor 24 builds (scratch ${scratch} at ${normalize(f.config.targetDir)}, -C)`);
   out = addChange(out, RULE, `image ${choice.image}`, `from ${choice.source}`);
+  out = addChange(out, RULE, `environment: every variable also as ${prefix}NAME, scratch paths as seen inside, HOME dropped, _CONDOR_SCRATCH_DIR_OUTSIDE_CONTAINER and ${runtimeVarPrefix(runtime.family)}_TMPDIR = ${scratch}`, `-C cleans the environment; the runtime passes ${prefix}NAME inside as NAME, which is how HTCondor's starter hands the job its environment`);
   if (line.retargeted !== undefined) {
     out = addChange(out, RULE, `payload ${line.retargeted.from} -> ${line.retargeted.to}`, `the executable lies in the scratch dir, which is ${normalize(f.config.targetDir)} inside`);
   }

@@ -63,7 +63,7 @@ function thrown(fn: () => unknown): WrapperError {
 }
 
 describe('negotiate(): the glideinWMS table, request = row, site = column', () => {
-  it('has 20 cells', () => expect(CELLS).toHaveLength(20));
+  it('has 20 cells', () => { expect(CELLS).toHaveLength(20); });
 
   it.each(CELLS)('request %s x site %s -> %s', (request, site, effective) => {
     const r = negotiate(site, request, false);
@@ -87,7 +87,7 @@ describe('a job ad that names an image raises the request to at least PREFERRED'
     ['PREFERRED', 'PREFERRED'],
     ['REQUIRED', 'REQUIRED'],
     ['DISABLE', 'DISABLE'],
-  ] as [RequestMode, RequestMode][])('%s -> %s', (from, to) => expect(raisedRequest(from, true)).toBe(to));
+  ] as [RequestMode, RequestMode][])('%s -> %s', (from, to) => { expect(raisedRequest(from, true)).toBe(to); });
 
   it.each(CELLS)('request %s x site %s with an image: the raised row applies', (request, site) => {
     const raised = raisedRequest(request, true);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyRules, initialDraft } from '../../../src/decide/decide';
 import { negotiateRule } from '../../../src/decide/rules/negotiate';
-import { buildLine, checkedScratch, chooseImage, wrapperBuiltRule } from '../../../src/decide/rules/wrapperBuilt';
+import { buildLine, checkedScratch, chooseImage, envCopyPrefix, starterEnv, wrapperBuiltRule } from '../../../src/decide/rules/wrapperBuilt';
 import { WrapperError } from '../../../src/errors';
 import { parseClassAd } from '../../../src/facts/classad';
 import { parseConfig } from '../../../src/facts/config/load';
@@ -116,7 +116,7 @@ describe('chooseImage (S4): SingularityImage / ContainerImage -> REQUIRED_OS via
     expect(e.line).toBe('condor-job-wrapper: job error: job attribute SingularityImage: "--bind=/etc:/x" starts with "-", which the runtime would read as a flag');
   });
 
-  it('a wrong type is the job\'s error', () => expect(thrown(() => chooseImage(ad('SingularityImage = 3'), cfg, '/x')).code).toBe(65));
+  it('a wrong type is the job\'s error', () => { expect(thrown(() => chooseImage(ad('SingularityImage = 3'), cfg, '/x')).code).toBe(65); });
 });
 
 describe('checkedScratch: the starter\'s _CONDOR_SCRATCH_DIR, absolute, an existing dir', () => {
@@ -130,7 +130,7 @@ describe('checkedScratch: the starter\'s _CONDOR_SCRATCH_DIR, absolute, an exist
     expect(e.code).toBe(69);
     expect(e.line).toBe(msg);
   });
-  it('ok', () => expect(checkedScratch({ path: '/x/dir_1/', kind: 'dir' })).toBe('/x/dir_1'));
+  it('ok', () => { expect(checkedScratch({ path: '/x/dir_1/', kind: 'dir' })).toBe('/x/dir_1'); });
 });
 
 describe('the wrapperBuilt rule: a normal Invocation in draft.invocation', () => {
@@ -160,11 +160,21 @@ describe('the wrapperBuilt rule: a normal Invocation in draft.invocation', () =>
     const argv = line('/x/dir_1', '/srv', '/cvmfs/img', ['/srv/echo', 'hi']);
     expect(d.invocation && render(d.invocation)).toEqual(argv);
     expect(d.binds).toEqual([{ src: '/x/dir_1', dst: '/srv', opts: '', origin: 'wrapper' }]);
-    expect(d.env).toBe(f.env); // environment shaping is the env rule's job
+    // The starter's copies (-C cleans the environment); refining them is the env rule's job.
+    expect(Object.fromEntries(d.env)).toEqual({
+      PATH: '/usr/bin:/bin', _CONDOR_SCRATCH_DIR: '/x/dir_1', _CONDOR_SCRATCH_DIR_OUTSIDE_CONTAINER: '/x/dir_1',
+      APPTAINERENV_PATH: '/usr/bin:/bin', APPTAINERENV__CONDOR_SCRATCH_DIR: '/srv', APPTAINERENV__CONDOR_SCRATCH_DIR_OUTSIDE_CONTAINER: '/x/dir_1',
+      APPTAINER_TMPDIR: '/x/dir_1', APPTAINERENV_APPTAINER_TMPDIR: '/x/dir_1',
+    });
     expect(d.warnings).toEqual([]);
     expect(d.changes).toEqual([
       { rule: 'wrapperBuilt', what: `built the container line ${argv.join(' ')}`, reason: 'policy REQUIRED asks for a container; the line is the one HTCondor 24 builds (scratch /x/dir_1 at /srv, -C)' },
       { rule: 'wrapperBuilt', what: 'image /cvmfs/img', reason: "from the job's SingularityImage" },
+      {
+        rule: 'wrapperBuilt',
+        what: 'environment: every variable also as APPTAINERENV_NAME, scratch paths as seen inside, HOME dropped, _CONDOR_SCRATCH_DIR_OUTSIDE_CONTAINER and APPTAINER_TMPDIR = /x/dir_1',
+        reason: "-C cleans the environment; the runtime passes APPTAINERENV_NAME inside as NAME, which is how HTCondor's starter hands the job its environment",
+      },
       { rule: 'wrapperBuilt', what: 'payload /x/dir_1/echo -> /srv/echo', reason: 'the executable lies in the scratch dir, which is /srv inside' },
     ]);
   });
@@ -215,5 +225,92 @@ describe('the wrapperBuilt rule: a normal Invocation in draft.invocation', () =>
     const f = facts('CJW_MODE=REQUIRED\nCJW_DEFAULT_IMAGE=/img');
     const d = initialDraft({ dispatch: 'starter-built', command: ['/x'] }, f);
     expect(wrapperBuiltRule.apply(d, f)).toBe(d);
+  });
+});
+
+// What HTCondor really built (test/fixtures/observed, recorded from HTCondor 24.0.23 / 25.13.2).
+const observed = (name: string): string[] => readFileSync(join(ROOT, 'test/fixtures/observed', name), 'utf8').replace(/\0$/, '').split('\0');
+const envFile = (name: string): Map<string, string> =>
+  new Map(readFileSync(join(ROOT, 'test/fixtures/observed', name), 'utf8').split('\n').filter((l) => l !== '').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+
+describe('the built line against the lines HTCondor really built', () => {
+  it('real Singularity 3.4.2, HTCondor 24.0.23 (container-singularity-3.4.2): identical except --home SCRATCH:/srv', () => {
+    const o = observed('container-singularity-3.4.2.wrapper.argv.nul');
+    const scratch = o[8] ?? '';
+    const imageAt = o.indexOf('-C') + 1;
+    const built = buildLine({ runtime: o[0] ?? '', scratch, target: '/srv', cwd: scratch, image: o[imageAt] ?? '', command: o.slice(imageAt + 1) }).argv;
+    // HTCondor passes --home SCRATCH (the outside path even with a target dir); the runtimes
+    // then make HOME a path the job cannot see, so the wrapper names the inside path (S5.4).
+    const want = o.map((a, i) => (o[i - 1] === '--home' ? `${a}:/srv` : a));
+    expect(built).toEqual(want);
+    expect(o[o.indexOf('--home') + 1]).toBe(scratch);
+  });
+
+  it('fake apptainer with site binds and extra args (container-apptainer-srv): the same line without the site parts', () => {
+    const o = observed('container-apptainer-srv.wrapper.argv.nul');
+    const scratch = o[8] ?? '';
+    // Site additions the wrapper adds through its own rules (CJW_BINDS, CJW_EXTRA_ARGS), not here.
+    const siteParts = ['-B', '/etc/hosts:/etc/hosts:ro', '-B', '/usr/share', '--writable-tmpfs'];
+    const withoutSite = o.filter((_a, i) => !(i >= 13 && i <= 16) && o[i] !== '--writable-tmpfs');
+    expect(o.slice(13, 17)).toEqual(siteParts.slice(0, 4));
+    const imageAt = withoutSite.indexOf('-C') + 1;
+    const built = buildLine({ runtime: o[0] ?? '', scratch, target: '/srv', cwd: scratch, image: withoutSite[imageAt] ?? '', command: withoutSite.slice(imageAt + 1) }).argv;
+    expect(built).toEqual(withoutSite.map((a, i) => (withoutSite[i - 1] === '--home' ? `${a}:/srv` : a)));
+  });
+
+  it('HTCondor 25 nested scratch (v25-container-singularity-3.4.2): the wrapper binds the scratch itself, as 24 does', () => {
+    const o = observed('v25-container-singularity-3.4.2.wrapper.argv.nul');
+    const scratch = o[8] ?? '';
+    expect(scratch).toMatch(/\/dir_\d+\/scratch$/);
+    const slot = scratch.replace(/\/scratch$/, '');
+    const imageAt = o.indexOf('-C') + 1;
+    const built = buildLine({ runtime: o[0] ?? '', scratch, target: '/srv', cwd: scratch, image: o[imageAt] ?? '', command: o.slice(imageAt + 1) }).argv;
+    // 25 binds the slot dir (0755, condor's) at /srv and starts in /srv/scratch; the wrapper binds
+    // only the job's own scratch, so the job sees the same layout on both versions.
+    expect(o.slice(9, 13)).toEqual(['--pwd', '/srv/scratch', '-B', `${slot}:/srv`]);
+    expect(built.slice(9, 13)).toEqual(['--pwd', '/srv', '-B', `${scratch}:/srv`]);
+    expect([...built.slice(0, 9), ...built.slice(13)]).toEqual([...o.slice(0, 9), ...o.slice(13)].map((a, i, arr) => (arr[i - 1] === '--home' ? `${a}:/srv` : a)));
+  });
+
+  it('shared filesystem (container-singularity-sharedfs): -B IWD before -W and --pwd IWD, as HTCondor does', () => {
+    const o = observed('container-singularity-sharedfs.wrapper.argv.nul');
+    const iwd = o[4] ?? '';
+    const scratch = o[6] ?? '';
+    const built = buildLine({ runtime: o[0] ?? '', scratch, target: '/srv', cwd: iwd, image: '/img', command: ['/bin/echo', 'shared-fs'] }).argv;
+    // The observing pool had MOUNT_UNDER_SCRATCH empty and no target dir; the wrapper keeps the
+    // default -S /tmp -S /var/tmp and the target dir, and adds --home (HTCondor 24 has none without transfer).
+    expect(o.slice(1, 9)).toEqual(['-s', 'exec', '-B', iwd, '-W', scratch, '--pwd', iwd]);
+    expect(built.slice(1, 13)).toEqual(['-s', 'exec', '-S', '/tmp', '-S', '/var/tmp', '-B', iwd, '-W', scratch, '--pwd', iwd]);
+  });
+});
+
+describe('starterEnv: the environment HTCondor hands a container job', () => {
+  it('vanilla environment (vanilla-transfer) -> the copies HTCondor made (container-apptainer-srv), up to PS1', () => {
+    const container = envFile('container-apptainer-srv.wrapper.env.txt');
+    const scratch = container.get('_CONDOR_SCRATCH_DIR') ?? '';
+    const vanillaRaw = envFile('vanilla-transfer.wrapper.env.txt');
+    const oldScratch = vanillaRaw.get('_CONDOR_SCRATCH_DIR') ?? '';
+    const vanilla = new Map([...vanillaRaw].map(([k, v]) => [k, v.split(oldScratch).join(scratch)]));
+    const got = starterEnv(vanilla, envCopyPrefix('apptainer'), scratch, [{ src: scratch, dst: '/srv', opts: '' }]);
+    const want = new Map([...container].filter(([k]) => k !== 'APPTAINERENV_PS1'));
+    expect(Object.fromEntries([...got].sort())).toEqual(Object.fromEntries([...want].sort()));
+  });
+
+  it.each([
+    ['apptainer', 'APPTAINERENV_', 'APPTAINER_TMPDIR'],
+    ['singularity3', 'SINGULARITYENV_', 'SINGULARITY_TMPDIR'],
+    ['singularity2', 'SINGULARITYENV_', 'SINGULARITY_TMPDIR'],
+  ] as [FamilyId, string, string][])('%s: copies as %sNAME, %s', (family, prefix, tmpdir) => {
+    const env = new Map([['HOME', '/home/u'], ['A', 'x y'], ['P', '/x/dir_1/sub'], ['Q', '/x/dir_10/sub'], [`${prefix}OWN`, 'kept'], [tmpdir, '/var/big']]);
+    const got = starterEnv(env, envCopyPrefix(family), '/x/dir_1', [{ src: '/x/dir_1', dst: '/srv', opts: '' }]);
+    expect(envCopyPrefix(family)).toBe(prefix);
+    expect(got.has('HOME')).toBe(false);
+    expect(got.has(`${prefix}HOME`)).toBe(false);
+    expect(got.get(`${prefix}A`)).toBe('x y');
+    expect(got.get(`${prefix}P`)).toBe('/srv/sub');
+    expect(got.get(`${prefix}Q`)).toBe('/x/dir_10/sub'); // whole components: dir_10 is not in dir_1
+    expect(got.get(`${prefix}OWN`)).toBe('kept');
+    expect(got.has(`${prefix}${prefix}OWN`)).toBe(false);
+    expect(got.get(tmpdir)).toBe('/var/big'); // the job's own value is kept
   });
 });
