@@ -48,7 +48,10 @@ export function applyRulesUntilError(d: Draft, facts: Facts, rules: readonly Rul
  */
 export function assertContainment(plan: Plan, facts: Facts): void {
   if (plan.dispatch === 'passthrough' || plan.contained) return;
-  if (facts.config.mode === 'REQUIRED' || plan.negotiation?.effective === 'REQUIRED') {
+  // From the config itself, not only the plan's negotiation, which a faulty rule could rewrite:
+  // either side REQUIRED resolves to REQUIRED or FAIL, and neither runs uncontained.
+  const { mode, voMode } = facts.config;
+  if (mode === 'REQUIRED' || voMode === 'REQUIRED' || plan.negotiation?.effective === 'REQUIRED') {
     throw new WrapperError('internal.bug', 'policy REQUIRED', 'the plan would run the job without a container; refusing (a rule failed to stop it); please report it');
   }
 }

@@ -250,3 +250,41 @@ describe('the negotiate rule, starter-built fallback (S4)', () => {
     },
   );
 });
+
+describe('every cell through the rule (wrapper-built), with the runtime usable and unusable', () => {
+  const rows = CELLS.flatMap(([request, site, effective]) => [true, false].map((usable): [RequestMode, PolicyMode, string, boolean] => [request, site, effective, usable]));
+  it('has 40 cases', () => { expect(rows).toHaveLength(40); });
+
+  it.each(rows)('request %s x site %s (-> %s), runtime usable: %s', (request, site, effective, usable) => {
+    const f = facts(`CJW_MODE=${site}\nCJW_VO_MODE=${request}`, { runtime: usable ? RT_OK : RT_MISSING });
+    const d0 = wrapperDraft(f);
+    if (effective === 'FAIL') {
+      const e = thrown(() => negotiateRule.apply(d0, f));
+      expect([e.id, e.code]).toEqual(['negotiation.fail', 69]);
+      expect(e.line).toBe(`condor-job-wrapper: node error: container policy: site CJW_MODE=${site} and request CJW_VO_MODE=${request} cannot both hold (negotiation table: FAIL)`);
+      return;
+    }
+    if (effective === 'REQUIRED' && !usable) {
+      const e = thrown(() => negotiateRule.apply(d0, f));
+      expect([e.id, e.code]).toEqual(['runtime.unusable', 69]);
+      return;
+    }
+    const d = negotiateRule.apply(d0, f);
+    expect(d.negotiation?.effective).toBe(effective);
+    expect(d.invocation).toBeUndefined(); // the wrapperBuilt rule builds the line, never negotiate
+    expect(d.uncontained).toEqual(['/bin/echo', 'hi']);
+    const fellBack = effective === 'PREFERRED' && !usable;
+    expect(d.warnings).toHaveLength(fellBack ? 1 : 0);
+    const ranAsGiven = effective === 'NEVER' || effective === 'DISABLE' || fellBack;
+    expect(d.changes.map((c) => c.what)).toEqual(ranAsGiven ? ['runs the job without a container'] : []);
+  });
+});
+
+describe('aliases in the FAIL message', () => {
+  it('REQUIRED_GWMS x DISABLE_GWMS names both keys with the normalized values', () => {
+    const f = facts('CJW_MODE=REQUIRED_GWMS\nCJW_VO_MODE=DISABLE_GWMS');
+    const e = thrown(() => negotiateRule.apply(wrapperDraft(f), f));
+    expect(e.code).toBe(69);
+    expect(e.line).toBe('condor-job-wrapper: node error: container policy: site CJW_MODE=REQUIRED and request CJW_VO_MODE=DISABLE cannot both hold (negotiation table: FAIL)');
+  });
+});
