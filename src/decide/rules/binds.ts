@@ -8,12 +8,13 @@ import { getStringList } from '../../facts/classad';
 import type { Facts, PathFact } from '../../facts/types';
 import type { FamilyId, FlagDef } from '../../invocation/flagTable';
 import { tableFor } from '../../invocation/families/index';
-import { groupFor, type FlagGroup, type Invocation } from '../../invocation/model';
+import { CONDOR_LAUNCHER, groupFor, type FlagGroup, type Invocation } from '../../invocation/model';
 import { firstMatch } from '../glob';
-import { isWithin, normalize, parseBindSpec, type BindSpecParts } from '../paths';
+import { insidePath, isWithin, normalize, parseBindSpec, type BindSpecParts } from '../paths';
 import { addChange, addWarning, type BindEntry, type BindOrigin, type Draft } from '../plan';
 import { compareVersions } from './compat';
 import type { Rule } from './index';
+import { LAUNCHER_DIR } from './launcher';
 
 export const RULE = 'binds';
 
@@ -153,6 +154,16 @@ function checkPolicy(f: Facts, src: string, real: string, what: string, code: ty
   }
 }
 
+/**
+ * Inside paths no added bind may touch, above or below: the wrapper's launcher dir in the scratch
+ * (a bind there would swap the site's inside hooks for the job's files) and HTCondor's launcher.
+ */
+function guardedPaths(inv: Invocation, scratchInside: string | undefined): string[] {
+  const out = scratchInside === undefined ? [] : [normalize(`${scratchInside}/${LAUNCHER_DIR}`)];
+  if (inv.payload[0] === CONDOR_LAUNCHER) out.push(CONDOR_LAUNCHER);
+  return out;
+}
+
 /** True when a bind at `dst` would replace or hide the protected destination `p`. */
 function covers(dst: string, p: string): boolean {
   return dst.startsWith('/') && isWithin(p, dst);
@@ -187,6 +198,8 @@ export function applyBinds(d: Draft, f: Facts): Draft {
   const isProtected = (b: LineBind): boolean =>
     b.parts === scratchBind || (iwd !== undefined && iwd.startsWith('/') && normalize(b.parts.src) === normalize(iwd));
   const protectedDsts = onLine.filter(isProtected).map((b) => normalize(b.parts.dst));
+  const guarded = guardedPaths(inv, insidePath(scratch, onLine.map((b) => b.parts)));
+  const touchesGuarded = (dst: string): string | undefined => (dst.startsWith('/') ? guarded.find((g) => isWithin(g, dst) || isWithin(dst, g)) : undefined);
   const jobOnLine = onLine.filter((b) => !isProtected(b) && jobEntries.has(b.value));
   const starterSite = onLine.filter((b) => !isProtected(b) && !jobEntries.has(b.value));
 
@@ -226,6 +239,12 @@ export function applyBinds(d: Draft, f: Facts): Draft {
     if (hidden !== undefined) {
       out = addWarning(out, `${c.what}: destination ${dst} would hide the job's scratch bind at ${hidden}, skipped`);
       out = addChange(out, RULE, `skipped ${c.what}`, `its destination ${dst} would replace or hide the starter's scratch bind at ${hidden}`);
+      continue;
+    }
+    const guard = touchesGuarded(dst);
+    if (guard !== undefined) {
+      out = addWarning(out, `${c.what}: destination ${dst} would cover or sit inside ${guard}, skipped`);
+      out = addChange(out, RULE, `skipped ${c.what}`, `its destination ${dst} would cover or sit inside ${guard}, which belongs to the wrapper or HTCondor`);
       continue;
     }
     if (siteDsts.has(dst)) {
@@ -268,6 +287,11 @@ export function applyBinds(d: Draft, f: Facts): Draft {
     const hidden = protectedDsts.find((p) => covers(dst, p));
     if (hidden !== undefined) {
       drop(`its destination ${dst} would replace or hide the starter's scratch bind at ${hidden}`, true);
+      continue;
+    }
+    const guard = touchesGuarded(dst);
+    if (guard !== undefined) {
+      drop(`its destination ${dst} would cover or sit inside ${guard}, which belongs to the wrapper or HTCondor`, true);
       continue;
     }
     if (siteDsts.has(dst)) {

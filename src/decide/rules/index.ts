@@ -4,10 +4,13 @@
 
 import type { Facts } from '../../facts/types';
 import type { Draft } from '../plan';
+import { bindsRule } from './binds';
 import { compatRule } from './compat';
+import { envRule } from './env';
 import { extraArgsRule } from './extraArgs';
 import { gpuRule } from './gpu';
 import { scheduleHooksRule } from './hooks';
+import { imageRule } from './image';
 import { launcherRule } from './launcher';
 import { negotiateRule } from './negotiate';
 import { nestedRule } from './nested';
@@ -29,6 +32,9 @@ export const RULES: readonly Rule[] = [
   nestedRule, // S5.1: inside a container: -C → --contain --ipc --cleanenv, no --pid, -u for setuid
   gpuRule, // S5.5: CJW_GPU_FLAG once on a slot with AssignedGPUs
   compatRule, // S5.7: fit the line to the installed family/version; BEFORE binds/env, which read the scratch bind it may move
+  imageRule, // S5.3: allowed, existing, realpath of a symlinked image
+  bindsRule, // S5.2: site binds, job binds held to CJW_BIND_ALLOW/DENY, one per destination
+  envRule, // S5.4: AFTER every rule that moves a bind (compat, binds): it maps scratch paths through them
   scheduleHooksRule, // S6: setup/test hooks always, inside hooks only with a container
   launcherRule, // S6: LAST: wraps the final payload in the inside launcher when there is inside work
 ];
