@@ -152,7 +152,8 @@ export function explainText(d: Decision, f: Facts): string {
   if (j.scratch !== null) lines.push(`scratch: ${j.scratch.path}${j.scratch.assumed === null ? '' : ' (assumed)'}`);
   lines.push(...policyLines(j.negotiation));
   lines.push(`outcome: ${outcomeLine(j.outcome)}`);
-  lines.push('', j.changes.length === 0 ? 'changes: none (the line runs as given)' : 'changes:');
+  const none = j.outcome.kind === 'error' ? 'changes: none before the stop' : 'changes: none (the line runs as given)';
+  lines.push('', j.changes.length === 0 ? none : 'changes:');
   for (const c of j.changes) lines.push(`  [${c.rule}] ${c.what}`, `      because ${c.reason}`);
   if (j.warnings.length > 0) {
     lines.push('', 'warnings:');
