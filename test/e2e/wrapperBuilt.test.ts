@@ -119,6 +119,25 @@ describe.each(nodeBinaries())('wrapper-built mode, bundle on $label', ({ path: n
     expect(existsSync(join(rt.dir, 'argv.nul'))).toBe(false);
   });
 
+  it.each([
+    ['the job\'s image is missing', 66, (j: Job) => {
+      writeFileSync(j.env._CONDOR_JOB_AD ?? '', `SingularityImage = "${j.image}.gone"\n`);
+      return { cfg: '', env: j.env };
+    }],
+    ['the site\'s default image is missing (the site\'s fault)', 78, (j: Job) => ({ cfg: `CJW_DEFAULT_IMAGE=${j.image}.gone`, env: j.env })],
+    ['the scratch dir is missing', 69, (j: Job) => ({ cfg: '', env: { ...j.env, _CONDOR_SCRATCH_DIR: `${j.scratch}.gone` } })],
+    ['no image anywhere', 65, () => ({ cfg: 'CJW_DEFAULT_IMAGE=', env: undefined })],
+  ] as [string, number, (j: Job) => { cfg: string; env: Record<string, string> | undefined }][])('REQUIRED, %s: exit %d, nothing runs', (_n, code, vary) => {
+    const rt = standin('apptainer');
+    const j = job(`CJW_MODE=REQUIRED\nCJW_RUNTIME=${rt.path}`);
+    const v = vary(j);
+    writeFileSync(j.config, `${v.cfg}\n`, { flag: 'a' });
+    const r = runWrapper(['--config', j.config, '/bin/echo', 'x'], { wrapper, env: v.env ?? j.env, cwd: j.scratch });
+    expect(r.status).toBe(code);
+    expect(r.stdout).toBe('');
+    expect(existsSync(join(rt.dir, 'argv.nul'))).toBe(false);
+  });
+
   it('execs: the runtime has the pid the starter started', () => {
     const rt = standin('apptainer');
     const j = job(`CJW_MODE=REQUIRED\nCJW_RUNTIME=${rt.path}`);
@@ -126,5 +145,46 @@ describe.each(nodeBinaries())('wrapper-built mode, bundle on $label', ({ path: n
     const sh = spawnSync('/bin/sh', ['-c', `"$0" "$@" & echo $! > ${pidFile}; wait`, wrapper, '--config', j.config, '/bin/true'], { env: j.env, cwd: j.scratch, encoding: 'utf8' });
     expect(sh.status).toBe(0);
     expect(rt.pid()).toBe(Number(spawnSync('cat', [pidFile], { encoding: 'utf8' }).stdout.trim()));
+  });
+
+  // SPEC S7: under REQUIRED no error path (hook crash, timeout, bad config, bad job ad, missing
+  // image or bind) ever runs the payload outside a container — nor inside one: nothing runs.
+  describe.each(['wrapper-built', 'starter-built'])('REQUIRED, %s: whatever fails, nothing runs', (mode) => {
+    const hook = (dir: string, name: string, body: string, exec = true): void => {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`, { mode: exec ? 0o755 : 0o644 });
+    };
+    it.each([
+      ['a setup hook fails', 69, (b: string) => { hook(join(b, 'setup'), '10-fail', 'exit 1'); return `CJW_SETUP_DIR=${join(b, 'setup')}`; }],
+      ['a test hook fails', 69, (b: string) => { hook(join(b, 'test'), '10-fail', 'exit 3'); return `CJW_TEST_DIR=${join(b, 'test')}`; }],
+      ['a setup hook is killed by a signal', 69, (b: string) => { hook(join(b, 'setup'), '10-kill', 'kill -9 $$'); return `CJW_SETUP_DIR=${join(b, 'setup')}`; }],
+      ['a setup hook times out', 69, (b: string) => { hook(join(b, 'setup'), '10-slow', 'sleep 30'); return `CJW_SETUP_DIR=${join(b, 'setup')}\nCJW_HOOK_TIMEOUT=1`; }],
+      ['a hook is not executable', 78, (b: string) => { hook(join(b, 'setup'), '10-noexec', 'true', false); return `CJW_SETUP_DIR=${join(b, 'setup')}`; }],
+      ['the config has an unknown key', 78, () => 'CJW_MODEE=NEVER'],
+      ['the config has a bad value', 78, () => 'CJW_HOOK_TIMEOUT=soon'],
+      ['a required site bind is missing', 66, (b: string) => `CJW_BINDS=${join(b, 'no-such-dir')}!`],
+    ] as [string, number, (base: string) => string][])('%s: exit %d', (_name, code, extra) => {
+      const rt = standin('apptainer');
+      const j = job(`CJW_MODE=REQUIRED\nCJW_RUNTIME=${rt.path}`);
+      const base = join(j.scratch, '..', '..');
+      writeFileSync(j.config, `${extra(base)}\n`, { flag: 'a' });
+      const marker = join(base, 'payload-ran');
+      const payload = ['/bin/sh', '-c', `touch ${marker}`];
+      const argv = mode === 'wrapper-built' ? payload : [rt.path, '-s', 'exec', '-W', j.scratch, '--pwd', '/srv', '-B', `${j.scratch}:/srv`, '-C', j.image, ...payload];
+      const r = runWrapper(['--config', j.config, ...argv], { wrapper, env: j.env, cwd: j.scratch });
+      expect(r.stderr).toMatch(/^condor-job-wrapper: (job|node) error: [^\n]+\n$/);
+      expect(r.status).toBe(code);
+      expect(existsSync(marker)).toBe(false);
+      expect(existsSync(join(rt.dir, 'argv.nul'))).toBe(false);
+    });
+    it('the job ad is malformed: exit 65', () => {
+      const rt = standin('apptainer');
+      const j = job(`CJW_MODE=REQUIRED\nCJW_RUNTIME=${rt.path}`);
+      writeFileSync(j.env._CONDOR_JOB_AD ?? '', 'Owner "no equals sign"\n');
+      const argv = mode === 'wrapper-built' ? ['/bin/true'] : [rt.path, 'exec', '-C', j.image, '/bin/true'];
+      const r = runWrapper(['--config', j.config, ...argv], { wrapper, env: j.env, cwd: j.scratch });
+      expect(r.status).toBe(65);
+      expect(existsSync(join(rt.dir, 'argv.nul'))).toBe(false);
+    });
   });
 });

@@ -24,6 +24,11 @@ import * as runtime from '../../src/facts/runtime';
 import * as scratch from '../../src/facts/scratch';
 import type { Facts } from '../../src/facts/types';
 import * as versionCache from '../../src/facts/versionCache';
+import * as actHooks from '../../src/act/hooks';
+import * as actLauncher from '../../src/act/launcher';
+import * as actLog from '../../src/act/log';
+import * as actResolve from '../../src/act/resolve';
+import * as parse from '../../src/invocation/parse';
 import { tableFor } from '../../src/invocation/families/index';
 import { parseInvocation } from '../../src/invocation/parse';
 
@@ -129,14 +134,17 @@ describe.each(SCENARIOS)('$name', (s) => {
     });
   });
 
-  describe('a fact probe fails', () => {
-    const MODULES: Record<string, object> = { classad, 'config/load': configLoad, gather, hookOutput, hooks, host, paths, runtime, scratch, versionCache };
+  describe('a fact probe, the parser or an act step fails', () => {
+    const MODULES: Record<string, object> = {
+      classad, 'config/load': configLoad, gather, hookOutput, hooks, host, paths, runtime, scratch, versionCache, parse,
+      'act/hooks': actHooks, 'act/launcher': actLauncher, 'act/log': actLog, 'act/resolve': actResolve,
+    };
     const fns = Object.entries(MODULES).flatMap(([mod, m]) =>
       Object.entries(m).filter(([, v]) => typeof v === 'function').map(([name]) => ({ mod, m: m as Record<string, (...a: unknown[]) => unknown>, name })),
     );
     it('covers the probes gather and run use', () => {
       const names = fns.map((f) => `${f.mod}.${f.name}`);
-      for (const n of ['gather.gatherFacts', 'runtime.runtimeFact', 'runtime.chooseRuntime', 'scratch.scratchFact', 'host.nestedFactFor', 'classad.readClassAdFile', 'paths.gatherPaths', 'versionCache.lookupRuntimeVersion', 'config/load.loadConfig']) {
+      for (const n of ['gather.gatherFacts', 'runtime.runtimeFact', 'runtime.chooseRuntime', 'scratch.scratchFact', 'host.nestedFactFor', 'classad.readClassAdFile', 'paths.gatherPaths', 'versionCache.lookupRuntimeVersion', 'config/load.loadConfig', 'act/hooks.runHooksAndRedecide', 'act/resolve.resolveProgram', 'parse.parseInvocation']) {
         expect(names).toContain(n);
       }
     });
