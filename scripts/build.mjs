@@ -22,6 +22,31 @@ const lazyDotenvCrypto = {
     });
   },
 };
+// execa and pino are loaded only on the paths that need them (hooks, logging), but esbuild puts
+// their code into the bundle, and V8 must still scan every function of it at start-up: ~10 ms per
+// job for ~400 KB that most jobs never run. Each is bundled on its own and embedded as a string
+// literal (scanned in well under a millisecond), compiled only when its dynamic import runs.
+const LAZY_MODULES = /^(execa|pino)$/;
+const lazyHeavy = {
+  name: 'lazy-heavy',
+  setup(b) {
+    b.onResolve({ filter: LAZY_MODULES }, (args) => ({ path: args.path, namespace: 'cjw-lazy' }));
+    b.onLoad({ filter: /.*/, namespace: 'cjw-lazy' }, async (args) => {
+      const inner = await build({
+        stdin: { contents: `module.exports = require(${JSON.stringify(args.path)});`, resolveDir: process.cwd(), loader: 'js' },
+        bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: false, legalComments: 'none', write: false, logLevel: 'error',
+      });
+      const source = inner.outputFiles[0].text;
+      return {
+        loader: 'js',
+        contents: `const mod = { exports: {} };
+new Function('module', 'exports', 'require', ${JSON.stringify(`${source}\n//# sourceURL=cjw-lazy:${args.path}`)})(mod, mod.exports, require);
+module.exports = mod.exports;
+`,
+      };
+    });
+  },
+};
 const result = await build({
   entryPoints: ['src/main.ts'],
   bundle: true,
@@ -30,7 +55,7 @@ const result = await build({
   format: 'cjs',
   minify: false,
   legalComments: 'none',
-  plugins: [lazyDotenvCrypto],
+  plugins: [lazyDotenvCrypto, lazyHeavy],
   write: false,
   logLevel: 'warning',
 });

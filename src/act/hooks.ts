@@ -7,8 +7,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WrapperError } from '../errors';
-import type { HookContribution, HookFile } from '../facts/types';
+import type { Plan } from '../decide/plan';
+import { scratchOnHost } from '../decide/rules/launcher';
+import type { Facts, HookContribution, HookFile } from '../facts/types';
 import { parseHookOutput } from '../facts/hookOutput';
+import { withHookBindPaths } from '../facts/paths';
 
 /** The PATH every hook gets, whatever the job's is. */
 export const HOOK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -188,4 +191,34 @@ export async function runOutsideHooks(hooks: readonly HookFile[], vars: HookVari
     rmSync(outDir, { recursive: true, force: true });
   }
   return contributions;
+}
+
+/**
+ * The documented hook variables for a plan (docs/hooks.md). The ad paths are the starter's
+ * (it sets `_CONDOR_*` over whatever the job asked for); CJW_MODE is the negotiated mode when
+ * policy was consulted, else the site's CJW_MODE.
+ */
+export function hookVariables(plan: Plan, facts: Facts): HookVariables {
+  return {
+    image: plan.invocation?.image ?? '',
+    scratch: scratchOnHost(facts),
+    targetDir: facts.config.targetDir,
+    slot: facts.env.get('_CONDOR_SLOT') ?? '',
+    jobAd: facts.env.get('_CONDOR_JOB_AD') ?? '',
+    machineAd: facts.env.get('_CONDOR_MACHINE_AD') ?? '',
+    mode: plan.negotiation?.effective ?? facts.config.mode,
+  };
+}
+
+/**
+ * The act stage's hook step: runs the plan's setup and test hooks and, when setup hooks
+ * contributed binds or environment, decides again with those contributions as facts, so that they
+ * meet exactly the policy everything else meets (bind allow/deny, env drop list) and show up in
+ * the plan with the hook as their origin. Returns the plan to perform.
+ */
+export async function runHooksAndRedecide(plan: Plan, facts: Facts, redecide: (f: Facts) => Plan, opts: HookRunOptions): Promise<Plan> {
+  if (!plan.hooks.some((h) => h.stage !== 'inside')) return plan;
+  const contributions = await runOutsideHooks(plan.hooks, hookVariables(plan, facts), opts);
+  if (contributions.length === 0) return plan;
+  return redecide(withHookBindPaths({ ...facts, contributions }));
 }

@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { version } from '../../package.json';
 import { decide, decideForExplain } from '../decide/decide';
 import type { DispatchMode, Plan } from '../decide/plan';
-import { WrapperError } from '../errors';
+import { asWrapperError, WrapperError } from '../errors';
 import type { Config } from '../facts/config/schema';
 import { loadConfig } from '../facts/config/load';
 import { gatherFacts } from '../facts/gather';
@@ -14,6 +14,9 @@ import type { Facts } from '../facts/types';
 import type { Invocation } from '../invocation/model';
 import type { Handover } from '../act/front';
 import { resolveProgram } from '../act/resolve';
+import { runHooksAndRedecide } from '../act/hooks';
+import { writeLauncher } from '../act/launcher';
+import { JobLog } from '../act/log';
 import { classify, classifyBuiltin } from './dispatch';
 import { explainOutput } from './explain';
 import { HELP, parseOwnOptions, type OwnOptions } from './options';
@@ -56,7 +59,17 @@ export async function run(ctx: RunContext): Promise<Handover> {
   const config = loadConfig(opts.config);
   const dispatch = classify(program, config.runtimeNames, config.passthrough);
   if (dispatch === 'passthrough' && !opts.explain) return { kind: 'exec', argv: command, env: ctx.env };
+  // One traceability record per job (act/log.ts), also when the job stops with an error.
+  const jobLog = opts.explain ? undefined : new JobLog(config, ctx.env, ctx.stderr);
+  try {
+    return await decideAndAct(opts, config, dispatch, command, ctx, jobLog);
+  } catch (e) {
+    await jobLog?.finish({ kind: 'error', error: asWrapperError(e) });
+    throw e;
+  }
+}
 
+async function decideAndAct(opts: OwnOptions, config: Config, dispatch: DispatchMode, command: readonly string[], ctx: RunContext, jobLog: JobLog | undefined): Promise<Handover> {
   // parse
   // (with the installed runtime's flag table: family and version from the cache, facts/versionCache.ts)
   const parsed = dispatch === 'starter-built' ? parseStarterLine(command, config.gpuFlag, !opts.explain) : undefined;
@@ -69,9 +82,20 @@ export async function run(ctx: RunContext): Promise<Handover> {
     ctx.stdout(explainOutput(decision, facts, opts.json));
     return EXIT_OK;
   }
-  const plan = decidePlan(dispatch, command, invocation, facts);
-  // act
-  return handoverFor(plan, config, ctx);
+  const first = decidePlan(dispatch, command, invocation, facts);
+  // act: setup and test hooks (what they contribute is decided on again), the inside launcher,
+  // the log record, then the handover
+  jobLog?.decided(first, facts);
+  const plan = await runHooksAndRedecide(first, facts, (f) => decidePlan(dispatch, command, invocation, f), {
+    timeoutSeconds: config.hookTimeoutSeconds,
+    parentPid: process.ppid,
+    onResult: (r) => jobLog?.hook(r),
+  });
+  jobLog?.decided(plan, facts);
+  if (plan.launcher !== undefined) writeLauncher(plan.launcher);
+  const handover = handoverFor(plan, config, ctx);
+  if (handover.kind === 'exec') await jobLog?.finish({ kind: 'exec', argv: handover.argv, contained: plan.contained });
+  return handover;
 }
 
 function decidePlan(dispatch: DispatchMode, command: readonly string[], invocation: Invocation | undefined, facts: Facts): Plan {

@@ -9,6 +9,7 @@ import { readClassAdFile } from './classad';
 import type { Config } from './config/schema';
 import { gatherPaths } from './paths';
 import { nestedFactFor } from './host';
+import { configuredHooks } from './hooks';
 import { chooseRuntime, runtimeFact } from './runtime';
 import { scratchFact } from './scratch';
 import type { ClassAd, Facts } from './types';
@@ -66,7 +67,8 @@ export function gatherFacts(input: GatherInput): Facts {
     ...(machineAd === undefined ? {} : { machineAd }),
     // stat + realpath of the image and the bind sources the binds/image rules will check.
     paths: gatherPaths({ dispatch: input.dispatch, config, cwd: input.cwd, ...(input.invocation === undefined ? {} : { invocation: input.invocation }), ...(jobAd === undefined ? {} : { jobAd }) }),
-    hooks: [],
+    // The hook dirs are listed only when configured (no I/O for an unset key); nothing runs here.
+    hooks: configuredHooks(config),
     contributions: [],
   };
 }
