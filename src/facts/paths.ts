@@ -78,7 +78,9 @@ export function pathsToProbe(input: PathProbeInput): { images: string[]; bindSou
     const wanted = new Set(entries);
     for (const g of invocation.flags) {
       for (const f of g.flags) {
-        if (f.def.meaning === 'bind' && f.value !== undefined && wanted.has(f.value)) bindSources.push(parseBindSpec(f.value).src);
+        if (f.def.meaning !== 'bind' || f.value === undefined || !wanted.has(f.value)) continue;
+        // As the runtime (and the binds rule) reads a -B: a comma list of specs.
+        for (const spec of f.value.split(',')) if (spec !== '') bindSources.push(parseBindSpec(spec).src);
       }
     }
   }

@@ -305,14 +305,19 @@ export function applyBinds(d: Draft, f: Facts): Draft {
     jobDsts.add(dst);
     const parts = { src: real, dst, opts: j.parts.opts };
     record(parts, 'job');
-    const unchanged = j.group !== undefined && real === j.parts.src && !needsMount(real, dst);
+    // A -B holding a comma list is rewritten spec by spec: its group goes if any spec in it goes.
+    const unchanged = j.group !== undefined && !j.value.includes(',') && real === j.parts.src && !needsMount(real, dst);
     if (unchanged) continue;
     const w = writeBind(inv, f, parts, false, what);
     if (j.group !== undefined) dropGroups.add(j.group);
     added.push(w.group);
     const why = j.group === undefined
       ? 'the job asks for it in SingularityBind (wrapper-built mode) and CJW_BIND_ALLOW / CJW_BIND_DENY allow it'
-      : `the source resolves to ${real}: the runtime gets the path that was checked`;
+      : real !== j.parts.src
+        ? `the source resolves to ${real}: the runtime gets the path that was checked`
+        : j.value.includes(',')
+          ? `its -B held several specs (${j.value}): each is written as its own flag, kept or dropped on its own`
+          : 'a path with "," or ":" needs --mount';
     out = addChange(out, RULE, `${j.group === undefined ? 'added' : 'rewrote'} ${what} as ${w.group.raw.join(' ')}`, why);
   }
 

@@ -1,0 +1,147 @@
+// Table tests for the image rule (SPEC S5.3, S7): CJW_IMAGE_ALLOW by realpath, URIs only when
+// listed, existence (sandbox dir or image file), the realpath of a symlinked image, and whose
+// fault a missing image is (job: 66; unreachable /cvmfs repository or a site-named image: node).
+
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initialDraft } from '../../../src/decide/decide';
+import type { Draft } from '../../../src/decide/plan';
+import { applyImage } from '../../../src/decide/rules/image';
+import { WrapperError } from '../../../src/errors';
+import { parseConfig } from '../../../src/facts/config/load';
+import { gatherPaths } from '../../../src/facts/paths';
+import type { Facts, PathFact } from '../../../src/facts/types';
+import { tableFor } from '../../../src/invocation/families/index';
+import { parseInvocation } from '../../../src/invocation/parse';
+
+type Kind = PathFact['kind'];
+
+function facts(cfg: string, paths: Record<string, Kind | [Kind, string]> | Map<string, PathFact>): Facts {
+  const map = paths instanceof Map ? paths : new Map<string, PathFact>(Object.entries(paths).map(([p, v]) => {
+    const [kind, real] = Array.isArray(v) ? v : [v, p];
+    return [p, kind === 'missing' ? { path: p, kind } : { path: p, kind, real }];
+  }));
+  return {
+    env: new Map(),
+    config: parseConfig(cfg === '' ? [] : [{ path: '/etc/condor-job-wrapper/wrapper.env', text: cfg }]),
+    cwd: '/x/dir_1',
+    paths: map,
+    hooks: [],
+    contributions: [],
+  };
+}
+
+const argv = (image: string): string[] => ['/opt/singularity-3.4.2/bin/singularity', '-s', 'exec', '-B', '/x/dir_1:/srv', '-C', image, '/bin/true'];
+
+function run(image: string, f: Facts): Draft {
+  const invocation = parseInvocation(argv(image), tableFor('singularity3'));
+  return applyImage(initialDraft({ dispatch: 'starter-built', invocation, command: argv(image) }, f), f);
+}
+
+function thrown(fn: () => unknown): WrapperError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof WrapperError) return e;
+    throw e;
+  }
+  throw new Error('expected a WrapperError');
+}
+
+const ALLOW = 'CJW_IMAGE_ALLOW="/cvmfs/singularity.opensciencegrid.org/**,/img/*.sif,docker://alpine:*"\n';
+const OSG = '/cvmfs/singularity.opensciencegrid.org';
+
+describe('image rule: allowed images pass, with the realpath', () => {
+  it.each([
+    // [cfg, image, paths, final image, change]
+    ['', '/img/any.sif', { '/img/any.sif': 'file' }, '/img/any.sif', undefined],
+    ['', '/img/sandbox', { '/img/sandbox': 'dir' }, '/img/sandbox', undefined],
+    [ALLOW, `${OSG}/opensciencegrid/osgvo-el9:latest`, { [`${OSG}/opensciencegrid/osgvo-el9:latest`]: ['dir', `${OSG}/.images/ab/cd`] }, `${OSG}/.images/ab/cd`,
+      `image ${OSG}/opensciencegrid/osgvo-el9:latest -> ${OSG}/.images/ab/cd | the image path is a symlink (or relative): its realpath is used so the job sees one stable image even if the link moves`],
+    [ALLOW, '/img/el9.sif', { '/img/el9.sif': 'file' }, '/img/el9.sif', 'image /img/el9.sif allowed | its realpath /img/el9.sif matches the CJW_IMAGE_ALLOW glob /img/*.sif'],
+    [ALLOW, 'docker://alpine:3', {}, 'docker://alpine:3', 'image docker://alpine:3 allowed | it matches the CJW_IMAGE_ALLOW glob docker://alpine:*'],
+    ['CJW_IMAGES=el9=docker://site/img:1\n', 'docker://site/img:1', {}, 'docker://site/img:1', undefined],
+    [`${ALLOW}CJW_IMAGES=rhel9=/site/el9.sif\n`, '/site/el9.sif', { '/site/el9.sif': 'file' }, '/site/el9.sif', undefined],
+  ] as const)('%j %j', (cfg, image, paths, final, change) => {
+    const d = run(image, facts(cfg, paths as Record<string, Kind | [Kind, string]>));
+    expect(d.invocation?.image).toBe(final);
+    expect(d.changes.map((c) => `${c.what} | ${c.reason}`).pop()).toBe(change);
+  });
+});
+
+describe('image rule: refused and missing images', () => {
+  it.each([
+    // [cfg, image, paths, id, code, why]
+    ['', 'docker://alpine', {}, 'image.not-allowed', 65, 'a URI image is fetched from the network and is allowed only when CJW_IMAGE_ALLOW lists it (it is empty)'],
+    [ALLOW, 'docker://evil/alpine:3', {}, 'image.not-allowed', 65, 'matches no CJW_IMAGE_ALLOW glob (/cvmfs/singularity.opensciencegrid.org/**, /img/*.sif, docker://alpine:*)'],
+    [ALLOW, '/home/me/evil.sif', { '/home/me/evil.sif': 'file' }, 'image.not-allowed', 65, '/home/me/evil.sif matches no CJW_IMAGE_ALLOW glob (/cvmfs/singularity.opensciencegrid.org/**, /img/*.sif, docker://alpine:*)'],
+    [ALLOW, '/img/sub/el9.sif', { '/img/sub/el9.sif': 'file' }, 'image.not-allowed', 65, '/img/sub/el9.sif matches no CJW_IMAGE_ALLOW glob (/cvmfs/singularity.opensciencegrid.org/**, /img/*.sif, docker://alpine:*)'],
+    [ALLOW, '/img/link.sif', { '/img/link.sif': ['file', '/home/me/evil.sif'] }, 'image.not-allowed', 65, '/img/link.sif (it resolves to /home/me/evil.sif) matches no CJW_IMAGE_ALLOW glob (/cvmfs/singularity.opensciencegrid.org/**, /img/*.sif, docker://alpine:*)'],
+    [ALLOW, `${OSG}/../../home/me/x`, { [`${OSG}/../../home/me/x`]: ['dir', '/home/me/x'] }, 'image.not-allowed', 65, `${OSG}/../../home/me/x (it resolves to /home/me/x) matches no CJW_IMAGE_ALLOW glob (/cvmfs/singularity.opensciencegrid.org/**, /img/*.sif, docker://alpine:*)`],
+    ['', '/img/gone.sif', { '/img/gone.sif': 'missing' }, 'image.missing', 66, 'does not exist'],
+    ['', '/dev/null', { '/dev/null': 'other' }, 'image.missing', 66, 'is neither a directory (sandbox) nor an image file'],
+    ['', `${OSG}/x/y:latest`, { [`${OSG}/x/y:latest`]: 'missing', [OSG]: 'dir' }, 'image.missing', 66, `does not exist (the repository ${OSG} is there, the path is not)`],
+    ['', `${OSG}/x/y:latest`, { [`${OSG}/x/y:latest`]: 'missing', [OSG]: 'missing' }, 'image.repository-unreachable', 69, `the CVMFS repository ${OSG} is not reachable on this node (not mounted or automount failed)`],
+    ['CJW_DEFAULT_IMAGE=/site/el9.sif\n', '/site/el9.sif', { '/site/el9.sif': 'missing' }, 'image.missing', 78, 'does not exist on this node; the site must fix its image setting or the node'],
+  ] as const)('%j %j → %s', (cfg, image, paths, id, code, why) => {
+    const e = thrown(() => run(image, facts(cfg, paths as Record<string, Kind | [Kind, string]>)));
+    expect([e.id, e.code, e.why]).toEqual([id, code, why]);
+    expect(e.errorClass).toBe(code >= 69 ? 'node' : 'job');
+  });
+
+  it('a 100 KB image path and one with a newline give one-line errors, quickly', () => {
+    const long = `/img/${'a'.repeat(100 * 1024)}.sif`;
+    const t0 = Date.now();
+    const e = thrown(() => run(long, facts('CJW_IMAGE_ALLOW=/cvmfs/**\n', { [long]: 'file' })));
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(e.code).toBe(65);
+    const nl = '/img/a\n/evil.sif';
+    const e2 = thrown(() => run(nl, facts('CJW_IMAGE_ALLOW=/img/*\n', { [nl]: 'file' })));
+    expect(e2.code).toBe(65);
+    expect(e2.line.split('\n')).toHaveLength(1);
+  });
+});
+
+describe('image rule with the real filesystem (facts/paths.ts probes)', () => {
+  let root = '';
+  beforeAll(() => {
+    root = realpathSync(mkdtempSync(join(tmpdir(), 'cjw-image-')));
+    mkdirSync(join(root, 'allowed/.images'), { recursive: true });
+    mkdirSync(join(root, 'elsewhere'));
+    writeFileSync(join(root, 'allowed/.images/v2.sif'), 'x');
+    writeFileSync(join(root, 'elsewhere/evil.sif'), 'x');
+    symlinkSync(join(root, 'allowed/.images/v2.sif'), join(root, 'allowed/latest.sif'));
+    symlinkSync(join(root, 'elsewhere/evil.sif'), join(root, 'allowed/escape.sif'));
+  });
+  afterAll(() => { rmSync(root, { recursive: true, force: true }); });
+
+  function probed(image: string, cfg: string): Facts {
+    const f = facts(cfg, new Map());
+    const invocation = parseInvocation(argv(image), tableFor('singularity3'));
+    return { ...f, paths: gatherPaths({ dispatch: 'starter-built', invocation, config: f.config, cwd: '/' }) };
+  }
+
+  it('a symlinked image is replaced by its realpath', () => {
+    const d = run(`${root}/allowed/latest.sif`, probed(`${root}/allowed/latest.sif`, `CJW_IMAGE_ALLOW=${root}/allowed/**\n`));
+    expect(d.invocation?.image).toBe(`${root}/allowed/.images/v2.sif`);
+  });
+
+  it('a symlink out of the allowed tree is refused', () => {
+    const e = thrown(() => run(`${root}/allowed/escape.sif`, probed(`${root}/allowed/escape.sif`, `CJW_IMAGE_ALLOW=${root}/allowed/**\n`)));
+    expect(e.why).toContain(`(it resolves to ${root}/elsewhere/evil.sif)`);
+  });
+
+  it('a missing image outside /cvmfs is the job\'s 66', () => {
+    const e = thrown(() => run(`${root}/nope.sif`, probed(`${root}/nope.sif`, '')));
+    expect([e.id, e.code]).toEqual(['image.missing', 66]);
+  });
+
+  it('a missing /cvmfs repository is the node\'s 69 (the repository root was probed)', () => {
+    const image = '/cvmfs/no-such-repo.example.org/img:latest';
+    const f = probed(image, '');
+    expect(f.paths.get('/cvmfs/no-such-repo.example.org')?.kind).toBe('missing');
+    const e = thrown(() => run(image, f));
+    expect([e.id, e.code]).toEqual(['image.repository-unreachable', 69]);
+  });
+});
