@@ -1,7 +1,8 @@
 // GPUs (SPEC S5.5): a slot that was assigned GPUs gets the site's GPU flag (CJW_GPU_FLAG) exactly
 // once, so that the container sees the devices and driver libraries; a GPU-less slot never does.
 
-import { getStringList } from '../../facts/classad';
+import { getAttr } from '../../facts/classad';
+import { WrapperError } from '../../errors';
 import type { ClassAd, Facts } from '../../facts/types';
 import { tableFor } from '../../invocation/families/index';
 import { allFlags, groupFor } from '../../invocation/model';
@@ -17,9 +18,22 @@ export const RULE = 'gpu';
  */
 const NONE_MARKERS = new Set(['', '10000', 'none']);
 
-/** The GPUs assigned to the slot, from the starter-written machine ad (never the job's env). */
+/**
+ * The GPUs assigned to the slot, from the starter-written machine ad (never the job's env, which
+ * the job controls). A string of ids separated by commas/spaces, a list, or a bare integer.
+ */
 export function assignedGpus(machineAd: ClassAd | undefined): readonly string[] {
-  return (getStringList(machineAd, 'AssignedGPUs') ?? []).filter((g) => !NONE_MARKERS.has(g.trim().toLowerCase()));
+  const v = getAttr(machineAd, 'AssignedGPUs');
+  let ids: string[];
+  if (v === undefined || v.type === 'undefined') ids = [];
+  else if (v.type === 'string') ids = v.value.split(/[\s,]+/);
+  else if (v.type === 'integer') ids = [String(v.value)];
+  else if (v.type === 'list') ids = v.items.map((i) => (i.type === 'string' ? i.value : i.type === 'integer' ? String(i.value) : ''));
+  else {
+    // The machine ad is the node's: a value we cannot read is a node error (the job is requeued).
+    throw new WrapperError('machinead.bad', `machine ad ${machineAd?.file ?? ''}: AssignedGPUs`, `expected a string of GPU ids, got ${v.type}`);
+  }
+  return ids.map((g) => g.trim()).filter((g) => !NONE_MARKERS.has(g.toLowerCase()));
 }
 
 export function applyGpu(d: Draft, f: Facts): Draft {
