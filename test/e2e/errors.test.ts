@@ -116,7 +116,9 @@ describe('the job environment is input, never policy (S8)', () => {
   };
 
   it('runs the starter line exactly as without the CJW_* variables', () => {
-    const line = observedArgv('container-apptainer-srv.wrapper.argv.nul');
+    // The observed /cvmfs image is not on this node (the image rule would stop the job): an existing sandbox dir stands in.
+    const img = tempDir('cjw-img-');
+    const line = observedArgv('container-apptainer-srv.wrapper.argv.nul').map((a) => (a.startsWith('/cvmfs/') ? img : a));
     const plain = standin('apptainer');
     const steered = standin('apptainer');
     const base = { PATH: '/usr/bin:/bin', HOME: '/nonexistent' };

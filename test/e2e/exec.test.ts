@@ -8,12 +8,15 @@ import { installWrapper, nodeBinaries, runWrapper, standin, tempDir } from './ha
 
 const HOSTILE_ARGS = ['a b', '"quoted"', "it's", 'line1\nline2', '', '-C', '--bind', '/x:/y', 'ünïcødé ✓', '$(touch /tmp/pwned)', '`id`', '*', '\t', ' '];
 
+// The image rule (S5.3) wants an existing image: an empty sandbox dir is one for the stand-in.
+const IMG = tempDir('cjw-img-');
+
 describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
   const wrapper = installWrapper(nodePath);
 
   it('hands `apptainer exec -C img /bin/echo "a b"` to the runtime unchanged', () => {
     const rt = standin('apptainer');
-    const argv = [rt.path, 'exec', '-C', 'img', '/bin/echo', 'a b'];
+    const argv = [rt.path, 'exec', '-C', IMG, '/bin/echo', 'a b'];
     const r = runWrapper(argv, { wrapper });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -23,7 +26,7 @@ describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
 
   it('carries hostile payload arguments byte for byte', () => {
     const rt = standin('singularity');
-    const argv = [rt.path, '-s', 'exec', '-B', '/a b:/c', '--pwd', '/srv', '-C', 'img.sif', '/bin/true', ...HOSTILE_ARGS];
+    const argv = [rt.path, '-s', 'exec', '-B', '/a b:/c', '--pwd', '/srv', '-C', IMG, '/bin/true', ...HOSTILE_ARGS];
     const r = runWrapper(argv, { wrapper });
     expect(r.status).toBe(0);
     expect(rt.argv()).toEqual(argv);
@@ -32,20 +35,20 @@ describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
   it('passes the environment through unchanged, including NODE_* and shell startup variables', () => {
     const rt = standin('apptainer');
     const env = { A: 'x y', MULTI: 'l1\nl2', NODE_OPTIONS: '--max-old-space-size=10', EMPTY: '', 'WEIRD-NAME': 'ok', _CONDOR_SCRATCH_DIR: '/tmp' };
-    const r = runWrapper([rt.path, 'exec', 'img', '/bin/true'], { wrapper, env });
+    const r = runWrapper([rt.path, 'exec', IMG, '/bin/true'], { wrapper, env });
     expect(r.status).toBe(0);
     expect(Object.fromEntries(rt.env())).toEqual(env);
   });
 
   it('returns the payload exit code', () => {
     const rt = standin('apptainer');
-    const r = runWrapper([rt.path, 'exec', 'img', '/bin/sh', '-c', 'exit 37'], { wrapper });
+    const r = runWrapper([rt.path, 'exec', IMG, '/bin/sh', '-c', 'exit 37'], { wrapper });
     expect(r.status).toBe(37);
   });
 
   it('reports a payload killed by SIGTERM as SIGTERM', () => {
     const rt = standin('apptainer');
-    const r = runWrapper([rt.path, 'exec', 'img', '/bin/sh', '-c', 'kill -TERM $$'], { wrapper });
+    const r = runWrapper([rt.path, 'exec', IMG, '/bin/sh', '-c', 'kill -TERM $$'], { wrapper });
     expect(r.signal).toBe('SIGTERM');
   });
 
@@ -54,7 +57,7 @@ describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
     const out = join(rt.dir, 'proc.txt');
     // Builtins only: a `cat` would itself be a child.
     const script = `readlink /proc/$$/exe > ${out}; read -r c < /proc/$$/task/$$/children; echo "children:$c" >> ${out}`;
-    const child = spawnSync('/bin/sh', ['-c', `"$0" "$@" & echo $! > ${rt.dir}/wpid; wait`, wrapper, rt.path, 'exec', 'img', '/bin/sh', '-c', script], { env: {}, encoding: 'utf8' });
+    const child = spawnSync('/bin/sh', ['-c', `"$0" "$@" & echo $! > ${rt.dir}/wpid; wait`, wrapper, rt.path, 'exec', IMG, '/bin/sh', '-c', script], { env: {}, encoding: 'utf8' });
     expect(child.status).toBe(0);
     const wrapperPid = Number(readFileSync(join(rt.dir, 'wpid'), 'utf8'));
     expect(rt.pid()).toBe(wrapperPid);
@@ -67,7 +70,7 @@ describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
     const rt = standin('apptainer');
     const mark = join(rt.dir, 'got-term');
     const ready = join(rt.dir, 'ready');
-    const child = spawn(wrapper, [rt.path, 'exec', 'img', '/bin/sh', '-c', `trap 'echo term > ${mark}; exit 0' TERM; : > ${ready}; while :; do sleep 0.05; done`], { env: {}, stdio: 'ignore' });
+    const child = spawn(wrapper, [rt.path, 'exec', IMG, '/bin/sh', '-c', `trap 'echo term > ${mark}; exit 0' TERM; : > ${ready}; while :; do sleep 0.05; done`], { env: {}, stdio: 'ignore' });
     for (let i = 0; i < 200 && !existsSync(ready); i++) await new Promise((r) => setTimeout(r, 25));
     expect(existsSync(ready)).toBe(true);
     child.kill('SIGTERM');
@@ -93,7 +96,7 @@ describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
       'BASH_FUNC_exec%%': '() { echo f > ' + marker + '; }',
       TMOUT: '1',
     };
-    const r = runWrapper([rt.path, 'exec', 'img', '/bin/true'], { wrapper, env });
+    const r = runWrapper([rt.path, 'exec', IMG, '/bin/true'], { wrapper, env });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(existsSync(marker)).toBe(false);
@@ -102,7 +105,7 @@ describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
 
   it('refuses an argument that is not valid UTF-8 with exit 65 instead of mangling it', () => {
     const rt = standin('apptainer');
-    const r = spawnSync('/bin/bash', ['--norc', '--noprofile', '-c', 'exec "$0" "$1" exec img /bin/echo "$(printf "a\\377b")"', wrapper, rt.path], { env: {}, encoding: 'utf8' });
+    const r = spawnSync('/bin/bash', ['--norc', '--noprofile', '-c', 'exec "$0" "$1" exec "$2" /bin/echo "$(printf "a\\377b")"', wrapper, rt.path, IMG], { env: {}, encoding: 'utf8' });
     expect(r.status).toBe(65);
     expect(r.stderr).toMatch(/^condor-job-wrapper: job error: argument 5: not valid UTF-8/);
     expect(existsSync(join(rt.dir, 'argv.nul'))).toBe(false);
@@ -129,7 +132,7 @@ describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
     const rt = standin('apptainer');
     const scratch = tempDir();
     const errFile = join(scratch, '.job_wrapper_failure');
-    const r = runWrapper([rt.path, 'exec', '--bogus-flag', 'img', '/bin/true'], { wrapper, env: { _CONDOR_WRAPPER_ERROR_FILE: errFile } });
+    const r = runWrapper([rt.path, 'exec', '--bogus-flag', IMG, '/bin/true'], { wrapper, env: { _CONDOR_WRAPPER_ERROR_FILE: errFile } });
     expect(r.status).toBe(64);
     expect(r.stderr).toMatch(/^condor-job-wrapper: job error: runtime flag --bogus-flag: not a flag of Apptainer/);
     expect(readFileSync(errFile, 'utf8')).toBe(r.stderr);
@@ -142,7 +145,7 @@ describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
     const scratch = tempDir();
     const errFile = join(scratch, '.job_wrapper_failure');
     writeFileSync(errFile, 'stale');
-    const r = runWrapper([rt.path, 'exec', 'img', '/bin/true'], { wrapper, env: { _CONDOR_WRAPPER_ERROR_FILE: errFile } });
+    const r = runWrapper([rt.path, 'exec', IMG, '/bin/true'], { wrapper, env: { _CONDOR_WRAPPER_ERROR_FILE: errFile } });
     expect(r.status).toBe(0);
     expect(readdirSync(scratch)).toEqual([]);
   });

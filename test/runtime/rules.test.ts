@@ -5,10 +5,10 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { IN_CI, installWrapper, tempDir } from '../e2e/harness';
+import { IN_CI, ROOT, installWrapper, tempDir } from '../e2e/harness';
 
 const SING = '/opt/singularity-3.4.2/bin/singularity';
-const MAKE_IMAGES = '/work/shared/runtimes/make-images.sh';
+const MAKE_IMAGES = join(ROOT, '../shared/runtimes/make-images.sh');
 const USER = 'condoruser';
 const NODE = '/usr/bin/node';
 
