@@ -18,6 +18,7 @@ describePool('pool: wrapper errors end on hold (worker node + access point confi
   let attr: Promise<WaitResult>;
   let node: Promise<WaitResult>;
   let inside: Promise<WaitResult>;
+  let selfTest: Promise<WaitResult>;
 
   beforeAll(async () => {
     await pool.prepare();
@@ -28,6 +29,8 @@ describePool('pool: wrapper errors end on hold (worker node + access point confi
     attr = pool.launch('attr', submitFile(['executable = /bin/echo', 'arguments = payload-ran', 'transfer_executable = false', '+ContainerImage = "-x"']), 90, 5);
     node = pool.launch('node', containerJob(SIF, 'echo payload-ran\n', [`+${BREAK_NODE_ATTR} = true`]), 120, 10);
     inside = pool.launch('inside', containerJob(SIF, 'echo payload-ran\n', [], { [BREAK_INSIDE_FILE]: 'x\n' }), 120, 10);
+    // A missing image: the starter's own self test fails before the wrapper runs.
+    selfTest = pool.launch('self-test', containerJob(`${SITE.drop}/no-such-image.sif`, 'echo payload-ran\n'), 120, 10);
   }, 240_000);
   afterAll(() => { pool.finish(); }, 60_000);
 
@@ -92,5 +95,20 @@ describePool('pool: wrapper errors end on hold (worker node + access point confi
 
   it('requeues a job whose inside hook fails, then holds it (exit 69, node error)', async () => {
     expectNodeErrorHold(await inside, 'failed inside hook', /inside hook/);
+  }, 180_000);
+
+  it('requeues a job whose image is missing (the starter\'s self test fails, the wrapper never runs), then holds it', async () => {
+    const r = await selfTest;
+    pool.explain(r, () => {
+      expect(r.status).toBe(2);
+      const h = held(r);
+      expect(h?.code).toBe('26');
+      expect(h?.subcode).toBe('3');
+      expect(h?.reason).toMatch(/Singularity test failed:.*no-such-image\.sif.*\(held after \d+ starts\)$/);
+      const ad = pool.ad(r.cluster, ['NumJobStarts', 'VacateReasonCode']);
+      expect(ad.VacateReasonCode).toBe('45');
+      expect(Number(ad.NumJobStarts)).toBeGreaterThanOrEqual(3);
+      record('holds', 'missing image (starter self test)', { version: pool.version, HoldReasonCode: h?.code, HoldReasonSubCode: h?.subcode, VacateReasonCode: ad.VacateReasonCode, NumJobStarts: ad.NumJobStarts, seconds: r.seconds.toFixed(1), HoldReason: JSON.stringify(h?.reason) });
+    });
   }, 180_000);
 });
