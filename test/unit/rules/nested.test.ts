@@ -228,7 +228,9 @@ describe('applyNested: a setuid runtime inside a container', () => {
 
   it('through decide() with the registered rules (rule order: nested before compat)', () => {
     const inv = parseInvocation([S34, '-s', 'exec', '-S', '/tmp', '-C', IMG, '/bin/true'], tableFor('singularity3'));
-    const f = { ...facts(setuidInside(true)), runtime: { path: S34, usable: true, family: 'singularity3' as const, version: '3.4.2', source: 'cache' as const } };
+    // The image rule (registered after nested) reads the probed image: facts/paths.ts would have stat'ed it.
+    const paths = new Map([[IMG, { path: IMG, kind: 'dir' as const, real: IMG }]]);
+    const f = { ...facts(setuidInside(true)), paths, runtime: { path: S34, usable: true, family: 'singularity3' as const, version: '3.4.2', source: 'cache' as const } };
     const plan = decide({ dispatch: 'starter-built', command: render(inv), invocation: inv }, f);
     expect(plan.argv).toEqual([S34, '-s', 'exec', '-S', '/tmp', '--contain', '--ipc', '--cleanenv', '--userns', IMG, '/bin/true']);
   });
