@@ -15,36 +15,51 @@ export function shellQuote(s: string): string {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-// The fixed part. A hook runs in its own session (setsid, when the image has it) so that the
-// watchdog can kill its whole process group; the watchdog exits 3 only when it fired.
+// The fixed part. Images need not have setsid (busybox images do not) and sh without a tty has no
+// job control, so a hook cannot get a process group of its own: on timeout the watchdog stops the
+// hook and then its descendants (found through the ppid field of /proc/PID/stat; stopped first,
+// so none can fork past the walk), then kills them all. It exits 3 only when it fired.
 const BODY = `cjw_fail() {
   cjw_line="condor-job-wrapper: node error: inside hook $1: $2"
   printf '%s\\n' "$cjw_line" >&2
   if [ -n "$cjw_error_file" ]; then printf '%s\\n' "$cjw_line" >"$cjw_error_file" 2>/dev/null; fi
   exit ${Exit.UNAVAILABLE}
 }
+cjw_kill_tree() {
+  kill -s STOP "$1" 2>/dev/null
+  for cjw_s in /proc/[0-9]*/stat; do
+    read -r cjw_l <"$cjw_s" 2>/dev/null || continue
+    cjw_l=\${cjw_l##*) }
+    cjw_l=\${cjw_l#* }
+    if [ "\${cjw_l%% *}" = "$1" ]; then
+      cjw_c=\${cjw_s#/proc/}
+      cjw_kill_tree "\${cjw_c%/stat}"
+    fi
+  done
+  kill -s KILL "$1" 2>/dev/null
+}
 cjw_watchdog() {
   trap 'kill "$cjw_sleep" 2>/dev/null; exit 0' TERM
   sleep "$cjw_timeout" &
   cjw_sleep=$!
   wait "$cjw_sleep" || exit 0
-  kill -s KILL -- "-$1" 2>/dev/null || kill -s KILL "$1" 2>/dev/null
+  # Fired: from here on the hook's end must not cancel the verdict.
+  trap '' TERM
+  cjw_kill_tree "$1"
   exit 3
 }
 cjw_hook() {
-  if command -v setsid >/dev/null 2>&1; then
-    CJW_STAGE=inside setsid "$2" </dev/null &
-  else
-    CJW_STAGE=inside "$2" </dev/null &
-  fi
+  CJW_STAGE=inside "$2" </dev/null &
   cjw_pid=$!
   cjw_watchdog "$cjw_pid" </dev/null >/dev/null 2>&1 &
   cjw_watch=$!
   wait "$cjw_pid"
   cjw_rc=$?
   kill "$cjw_watch" 2>/dev/null
-  wait "$cjw_watch"
+  # 2>/dev/null: dash reports a watchdog killed before its trap was set as "Terminated".
+  wait "$cjw_watch" 2>/dev/null
   if [ $? -eq 3 ]; then cjw_fail "$1" "killed after the $cjw_timeout s timeout (CJW_HOOK_TIMEOUT)"; fi
+  if [ "$cjw_rc" -gt 128 ]; then cjw_fail "$1" "killed by signal $((cjw_rc - 128))"; fi
   if [ "$cjw_rc" -ne 0 ]; then cjw_fail "$1" "exit $cjw_rc"; fi
 }
 `;
