@@ -1,19 +1,27 @@
-// Real pool: a vanilla job (no container) goes through the wrapper untouched and its exit code
-// reaches HTCondor's history.
+// Real pool: a vanilla job (no container) goes through the wrapper untouched and its exit status
+// (a code or a signal) reaches HTCondor's history.
 
-import { Pool, describePool, record, submitFile } from './pool';
+import { Pool, describePool, record, submitFile, type WaitResult } from './pool';
 
 describePool('pool: vanilla jobs pass through the wrapper', () => {
   const pool = new Pool('passthrough');
+  let exit37: Promise<WaitResult>;
+  let args: Promise<WaitResult>;
+  let signal: Promise<WaitResult>;
 
   beforeAll(async () => {
     await pool.prepare();
     pool.start({ accessPoint: true, wrapperEnv: '# pool suite: defaults only\n' });
+    exit37 = pool.launch('vanilla', submitFile(['executable = /bin/sh', 'arguments = "-c \'echo vanilla-ran; test -e /.singularity.d && echo CONTAINED; exit 37\'"', 'transfer_executable = false']));
+    args = pool.launch('vanilla-args', submitFile(['executable = /bin/echo', 'arguments = "hello \'two words\' tab""quote x*y"']));
+    signal = pool.launch('vanilla-signal', submitFile(['executable = /bin/sh', 'arguments = "-c \'kill -KILL $$\'"', 'transfer_executable = false']));
   }, 240_000);
-  afterAll(() => { pool.finish(); }, 60_000);
+  afterAll(() => {
+    pool.finish();
+  }, 60_000);
 
-  it('runs the payload uncontained and HTCondor records its exit code 37', () => {
-    const r = pool.submitWait('vanilla', submitFile(['executable = /bin/sh', 'arguments = "-c \'echo vanilla-ran; test -e /.singularity.d && echo CONTAINED; exit 37\'"', 'transfer_executable = false']));
+  it('runs the payload uncontained and HTCondor records its exit code 37', async () => {
+    const r = await exit37;
     pool.explain(r, () => {
       expect(r.status).toBe(0);
       expect(r.lines).toContain(`job ${String(r.cluster)}.0 completed exit_code=37`);
@@ -26,11 +34,22 @@ describePool('pool: vanilla jobs pass through the wrapper', () => {
     });
   }, 120_000);
 
-  it('passes a transferred executable and its arguments byte for byte', () => {
-    const r = pool.submitWait('vanilla-args', submitFile(['executable = /bin/echo', 'arguments = "hello \'two words\' tab""quote x*y"']));
+  it('passes a transferred executable and its arguments byte for byte', async () => {
+    const r = await args;
     pool.explain(r, () => {
       expect(r.lines).toContain(`job ${String(r.cluster)}.0 completed exit_code=0`);
       expect(pool.read(r.dir, 'out')).toBe('hello two words tab"quote x*y\n');
+    });
+  }, 120_000);
+
+  it('records a payload killed by a signal as killed by that signal', async () => {
+    const r = await signal;
+    pool.explain(r, () => {
+      expect(r.lines).toContain(`job ${String(r.cluster)}.0 completed killed_by_signal=9`);
+      const h = pool.ad(r.cluster, ['ExitBySignal', 'ExitSignal']);
+      expect(h.ExitBySignal).toBe('true');
+      expect(h.ExitSignal).toBe('9');
+      record('passthrough', 'vanilla killed by SIGKILL', { version: pool.version, ExitBySignal: h.ExitBySignal, ExitSignal: h.ExitSignal });
     });
   }, 120_000);
 });
