@@ -93,8 +93,8 @@ describe('hook discovery', () => {
   });
 
   it.each([
-    ['a non-executable regular file', (d: string) => exe(d, '10-x', 0o644), 'not executable by the job user'],
-    ['a broken symlink', (d: string) => symlinkSync('/nonexistent/hook', join(d, '10-x')), 'cannot stat it (broken symlink?)'],
+    ['a non-executable regular file', (d: string) => { exe(d, '10-x', 0o644); }, 'not executable by the job user'],
+    ['a broken symlink', (d: string) => { symlinkSync('/nonexistent/hook', join(d, '10-x')); }, 'cannot stat it (broken symlink?)'],
   ])('%s is a config error (78) naming the file', (_n, make, why) => {
     const d = dir();
     make(d);
