@@ -10,7 +10,7 @@ describe('paths by whole components', () => {
     ['/scratch/dir_10/x', '/scratch/dir_1/', false],
     ['//srv//x/', '/srv', true],
     ['/anything', '/', true],
-  ])('isWithin(%s, %s) = %s', (p, d, want) => expect(isWithin(p, d)).toBe(want));
+  ])('isWithin(%s, %s) = %s', (p, d, want) => { expect(isWithin(p, d)).toBe(want); });
 
   it('normalizes doubled slashes and trailing slashes', () => {
     expect(normalize('//srv//name/')).toBe('/srv/name');
@@ -22,7 +22,7 @@ describe('paths by whole components', () => {
     ['/a:/b', { src: '/a', dst: '/b', opts: '' }],
     ['/a:/b:ro', { src: '/a', dst: '/b', opts: 'ro' }],
     ['/etc/hosts:/etc/hosts:ro', { src: '/etc/hosts', dst: '/etc/hosts', opts: 'ro' }],
-  ])('parseBindSpec(%s)', (spec, want) => expect(parseBindSpec(spec)).toEqual(want));
+  ])('parseBindSpec(%s)', (spec, want) => { expect(parseBindSpec(spec)).toEqual(want); });
 
   const E = '/var/lib/condor/execute';
   it.each([
