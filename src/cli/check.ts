@@ -1,13 +1,279 @@
-// `--check` and `--check --classad` (SPEC S9): the node's readiness report for admins and for a
-// STARTD_CRON health check. Loaded only when asked (dynamic import in run.ts).
+// `--check` and `--check --classad` (SPEC S9): is this node ready to run jobs through the wrapper?
+// Config valid, runtime found with its version (cache refreshed when root), images and required
+// bind sources present, hooks executable, user namespaces or setuid available. A human report for
+// admins; ClassAd attributes for a STARTD_CRON health check, so that an unhealthy node stops
+// matching jobs instead of failing each one. Loaded only when asked (dynamic import in run.ts).
 
+import { version as wrapperVersion } from '../../package.json';
 import type { Handover } from '../act/front';
+import { displayRuntime, missingFlagReason } from '../decide/rules/compat';
+import { parseExtraArgs } from '../decide/rules/extraArgs';
+import { Exit, WrapperError } from '../errors';
+import type { Config } from '../facts/config/schema';
+import { loadConfig } from '../facts/config/load';
+import { HOOK_DIR_KEY, listHooks, type HookStage } from '../facts/hooks';
+import { detectNested, detectSetuidRuntime, nodeHostProbe, type HostProbe } from '../facts/host';
+import { isUri, probePath } from '../facts/paths';
+import { DEFAULT_RUNTIMES, isExecutableFile } from '../facts/runtime';
+import type { Facts, NestedFact, SetuidFact } from '../facts/types';
+import { refreshCache, type RuntimeVersion } from '../facts/versionCache';
+import { familyFromBasename, tableFor } from '../invocation/families/index';
+import type { Invocation } from '../invocation/model';
+import { parseInvocation } from '../invocation/parse';
 import type { OwnOptions } from './options';
 import type { RunContext } from './run';
 
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+/** One line of the report. A failure carries the exit code class it stands for (78 config, 69 node). */
+export interface CheckItem {
+  readonly status: CheckStatus;
+  readonly area: string;
+  readonly text: string;
+  readonly code?: typeof Exit.CONFIG | typeof Exit.UNAVAILABLE;
+}
+
+export interface CheckResult {
+  readonly items: readonly CheckItem[];
+  readonly healthy: boolean;
+  readonly exitCode: number;
+  readonly mode?: string;
+  readonly runtime?: { readonly path: string; readonly family: string; readonly version?: string };
+  readonly nested?: NestedFact;
+  readonly userNamespaces: boolean;
+  readonly setuid?: SetuidFact;
+}
+
+/** The host reads --check needs, injectable so that tests can stage a broken node. */
+export interface CheckEnv {
+  readonly host: HostProbe;
+  /** `RUNTIME --version` and the cache write (root only). */
+  readonly refresh: (path: string) => { version?: RuntimeVersion; notWritten?: string; file: string };
+  readonly loadConfig: (file: string | undefined) => Config;
+}
+
+const defaultEnv: CheckEnv = {
+  host: nodeHostProbe,
+  refresh: (path) => refreshCache(path),
+  loadConfig: (file) => loadConfig(file),
+};
+
+const ok = (area: string, text: string): CheckItem => ({ status: 'ok', area, text });
+const warn = (area: string, text: string): CheckItem => ({ status: 'warn', area, text });
+const fail = (area: string, text: string, code: CheckItem['code'] = Exit.UNAVAILABLE): CheckItem => ({ status: 'fail', area, text, code });
+
+function readNumber(host: HostProbe, path: string): number | undefined {
+  const t = host.read(path);
+  if (t === undefined) return undefined;
+  const n = Number.parseInt(t.trim(), 10);
+  return Number.isNaN(n) ? undefined : n;
+}
+
+/** Unprivileged user namespaces: the kernel limit, and Debian's older switch where it exists. */
+export function userNamespacesAvailable(host: HostProbe): { available: boolean; why: string } {
+  const max = readNumber(host, '/proc/sys/user/max_user_namespaces');
+  if (max === undefined) return { available: false, why: '/proc/sys/user/max_user_namespaces unreadable' };
+  if (max === 0) return { available: false, why: 'user.max_user_namespaces = 0' };
+  const clone = readNumber(host, '/proc/sys/kernel/unprivileged_userns_clone');
+  if (clone === 0) return { available: false, why: 'kernel.unprivileged_userns_clone = 0' };
+  return { available: true, why: `user.max_user_namespaces = ${max}` };
+}
+
+/** The runtime wrapper-built mode would use, plus any runtime named by absolute path in CJW_RUNTIME_NAMES. */
+function runtimesToCheck(config: Config): { path: string; explicit: boolean }[] {
+  const out: { path: string; explicit: boolean }[] = [];
+  if (config.runtime !== '') out.push({ path: config.runtime, explicit: true });
+  else {
+    const found = DEFAULT_RUNTIMES.find((p) => isExecutableFile(p));
+    if (found !== undefined) out.push({ path: found, explicit: false });
+  }
+  for (const n of config.runtimeNames) if (n.startsWith('/') && !out.some((r) => r.path === n)) out.push({ path: n, explicit: true });
+  return out;
+}
+
+/** A minimal line for the family, so CJW_EXTRA_ARGS is checked by the same parser a job uses. */
+function probeLine(path: string, family: Invocation['family']): Invocation {
+  return parseInvocation([path, 'exec', '/nonexistent/cjw-check-image', '/bin/true'], tableFor(family));
+}
+
+function checkRuntime(config: Config, rt: { path: string; explicit: boolean }, env: CheckEnv, items: CheckItem[]): CheckResult['runtime'] & { setuid?: SetuidFact } | undefined {
+  const area = `runtime ${rt.path}`;
+  if (!isExecutableFile(rt.path)) {
+    const why = rt.explicit ? 'not found or not executable' : 'not found';
+    // Under REQUIRED every container job would fail; a named runtime that is gone is a broken install.
+    items.push(config.mode === 'REQUIRED' || rt.explicit ? fail(area, `${why} (CJW_MODE=${config.mode})`) : warn(area, `${why}: jobs that want a container run uncontained (CJW_MODE=${config.mode})`));
+    return undefined;
+  }
+  const r = env.refresh(rt.path);
+  const family = r.version?.family ?? familyFromBasename(rt.path.split('/').pop() ?? '');
+  const v = r.version?.version;
+  const kind = { family, ...(v === undefined ? {} : { version: v }) };
+  if (r.version === undefined) items.push(fail(area, `cannot tell its version: ${r.notWritten ?? 'unknown'}`));
+  else items.push(ok(area, `${displayRuntime(kind)}${r.notWritten === undefined ? ` (version cached in ${r.file})` : ` (cache not written: ${r.notWritten})`}`));
+
+  // S5.5: a GPU flag the runtime lacks would be silently missing from every GPU job.
+  const gpuMissing = missingFlagReason(kind, config.gpuFlag) ?? (tableFor(family).actions.exec?.some((d) => d.names.includes(config.gpuFlag)) === true ? undefined : `${displayRuntime(kind)} has no ${config.gpuFlag}`);
+  if (gpuMissing !== undefined) items.push(fail('CJW_GPU_FLAG', `${config.gpuFlag}: ${gpuMissing}`, Exit.CONFIG));
+  else items.push(ok('CJW_GPU_FLAG', `${config.gpuFlag} is a flag of ${displayRuntime(kind)}`));
+
+  if (config.extraArgs.length > 0) {
+    try {
+      const facts: Facts = { env: new Map(), config, cwd: '/', runtime: { path: rt.path, usable: true, ...kind, source: 'probe' }, paths: new Map(), hooks: [], contributions: [] };
+      parseExtraArgs(config.extraArgs, probeLine(rt.path, family), facts);
+      items.push(ok('CJW_EXTRA_ARGS', `${config.extraArgs.join(' ')}: flags of ${displayRuntime(kind)}`));
+    } catch (e) {
+      if (!(e instanceof WrapperError)) throw e;
+      items.push(fail('CJW_EXTRA_ARGS', `${e.what}: ${e.why}`, Exit.CONFIG));
+    }
+  }
+  const setuid = detectSetuidRuntime(rt.path, family, env.host);
+  return { path: rt.path, family, ...(v === undefined ? {} : { version: v }), setuid };
+}
+
+function checkImages(config: Config, items: CheckItem[]): void {
+  const images = [...(config.defaultImage === '' ? [] : [['CJW_DEFAULT_IMAGE', config.defaultImage]]), ...[...config.images].map(([os, img]) => [`CJW_IMAGES ${os}`, img])];
+  for (const [key, img] of images) {
+    if (img === undefined || key === undefined) continue;
+    if (isUri(img)) {
+      items.push(ok(`image ${img}`, `${key}: a URI, fetched by the runtime`));
+      continue;
+    }
+    const p = probePath(img);
+    if (p.kind === 'missing') items.push(fail(`image ${img}`, `${key}: does not exist (unreachable repository or a typo)`));
+    else items.push(ok(`image ${img}`, `${key}: ${p.kind}${p.real !== undefined && p.real !== img ? ` → ${p.real}` : ''}`));
+  }
+}
+
+function checkBinds(config: Config, items: CheckItem[]): void {
+  for (const b of config.binds) {
+    const p = probePath(b.src);
+    if (p.kind !== 'missing') items.push(ok(`bind ${b.src}`, `CJW_BINDS ${b.text}: present`));
+    else if (b.required) items.push(fail(`bind ${b.src}`, `CJW_BINDS ${b.text}: required source is missing: every job would fail`));
+    else items.push(warn(`bind ${b.src}`, `CJW_BINDS ${b.text}: source missing: jobs run without it`));
+  }
+}
+
+function checkHooks(config: Config, items: CheckItem[]): void {
+  const dirs: [HookStage, string][] = [['setup', config.setupDir], ['test', config.testDir], ['inside', config.insideDir]];
+  for (const [stage, dir] of dirs) {
+    if (dir === '') continue;
+    try {
+      const hooks = listHooks(dir, stage);
+      items.push(ok(`${stage} hooks ${dir}`, hooks.length === 0 ? `${HOOK_DIR_KEY[stage]}: empty` : `${HOOK_DIR_KEY[stage]}: ${hooks.map((h) => h.name).join(', ')}`));
+    } catch (e) {
+      if (!(e instanceof WrapperError)) throw e;
+      items.push(fail(`${stage} hooks ${dir}`, `${e.what}: ${e.why}`, Exit.CONFIG));
+    }
+  }
+}
+
+/** Runs every check; never throws for a node problem (that is what the report is for). */
+export function runChecks(configFile: string | undefined, env: CheckEnv = defaultEnv): CheckResult {
+  const items: CheckItem[] = [];
+  let config: Config;
+  try {
+    config = env.loadConfig(configFile);
+  } catch (e) {
+    if (!(e instanceof WrapperError)) throw e;
+    items.push(fail('config', `${e.what}: ${e.why}`, e.code === Exit.CONFIG ? Exit.CONFIG : Exit.UNAVAILABLE));
+    return finish(items, { userNamespaces: userNamespacesAvailable(env.host).available });
+  }
+  const files = [...new Set(config.origins.values())];
+  items.push(ok('config', `${files.length === 0 ? 'defaults only' : files.join(', ')} (CJW_MODE=${config.mode}, CJW_VO_MODE=${config.voMode})`));
+
+  const runtimes = runtimesToCheck(config);
+  if (runtimes.length === 0) {
+    items.push(config.mode === 'REQUIRED' ? fail('runtime', `none of ${DEFAULT_RUNTIMES.join(', ')} exists and CJW_RUNTIME is unset (CJW_MODE=REQUIRED)`) : warn('runtime', `none found (set CJW_RUNTIME): jobs that want a container run uncontained (CJW_MODE=${config.mode})`));
+  }
+  let main: ReturnType<typeof checkRuntime>;
+  for (const rt of runtimes) {
+    const r = checkRuntime(config, rt, env, items);
+    main ??= r;
+  }
+
+  // S5.1 and the runtime table: setuid works on the host; inside a container only user namespaces.
+  const userns = userNamespacesAvailable(env.host);
+  const nested = detectNested(config.nested, env.host);
+  items.push(ok('nested', nested.inside ? `inside a container (${nested.evidence}): -C becomes --contain --ipc --cleanenv, no --pid` : `not inside a container (${nested.evidence})`));
+  if (main !== undefined) {
+    const setuid = main.setuid ?? { setuid: false, evidence: 'not probed' };
+    const area = 'privileges';
+    if (nested.inside && setuid.setuid && main.family === 'singularity2') {
+      items.push(fail(area, `${main.path} is a setuid Singularity 2.6 (${setuid.evidence}) inside a container: it cannot start there for a normal user, and 2.6 has no user-namespace mode that works nested`));
+    } else if (nested.inside && !userns.available) {
+      items.push(fail(area, `inside a container only user-namespace runtimes work, and ${userns.why}`));
+    } else if (setuid.setuid) {
+      items.push(ok(area, `${setuid.evidence}${nested.inside ? '; nested: --userns is added for job users' : ''}; user namespaces ${userns.available ? 'available' : `unavailable (${userns.why})`}`));
+    } else if (userns.available) {
+      items.push(ok(area, `unprivileged runtime (${setuid.evidence}); user namespaces available (${userns.why})`));
+    } else {
+      items.push(fail(area, `no setuid helper (${setuid.evidence}) and no user namespaces (${userns.why}): the runtime cannot start containers for job users`));
+    }
+  }
+  checkImages(config, items);
+  checkBinds(config, items);
+  checkHooks(config, items);
+  return finish(items, {
+    mode: config.mode,
+    userNamespaces: userns.available,
+    nested,
+    ...(main === undefined ? {} : { runtime: { path: main.path, family: main.family, ...(main.version === undefined ? {} : { version: main.version }) } }),
+    ...(main?.setuid === undefined ? {} : { setuid: main.setuid }),
+  });
+}
+
+function finish(items: CheckItem[], rest: Omit<CheckResult, 'items' | 'healthy' | 'exitCode'>): CheckResult {
+  const failed = items.filter((i) => i.status === 'fail');
+  // A config error is the more basic one: report 78 when there is one, else 69.
+  const exitCode = failed.length === 0 ? 0 : failed.some((i) => i.code === Exit.CONFIG) ? Exit.CONFIG : Exit.UNAVAILABLE;
+  return { items, healthy: failed.length === 0, exitCode, ...rest };
+}
+
+/** A ClassAd string literal: backslash and quote escaped, one line. */
+export function adString(s: string): string {
+  return `"${s.replace(/[\r\n]+/g, ' ').replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** The STARTD_CRON output: one `Attr = value` per line (the startd publishes them in the slot ads). */
+export function classAdOutput(r: CheckResult): string {
+  const reason = r.items.filter((i) => i.status === 'fail').map((i) => `${i.area}: ${i.text}`).join('; ');
+  const lines = [
+    `CJW_Healthy = ${r.healthy ? 'true' : 'false'}`,
+    `CJW_Reason = ${adString(reason)}`,
+    `CJW_WrapperVersion = ${adString(wrapperVersion)}`,
+    `CJW_CheckExitCode = ${r.exitCode}`,
+    `CJW_UserNamespaces = ${r.userNamespaces ? 'true' : 'false'}`,
+  ];
+  if (r.mode !== undefined) lines.push(`CJW_Mode = ${adString(r.mode)}`);
+  if (r.runtime !== undefined) {
+    lines.push(`CJW_Runtime = ${adString(r.runtime.path)}`, `CJW_RuntimeFamily = ${adString(r.runtime.family)}`);
+    if (r.runtime.version !== undefined) lines.push(`CJW_RuntimeVersion = ${adString(r.runtime.version)}`);
+  }
+  if (r.nested !== undefined) lines.push(`CJW_Nested = ${r.nested.inside ? 'true' : 'false'}`);
+  if (r.setuid !== undefined) lines.push(`CJW_RuntimeSetuid = ${r.setuid.setuid ? 'true' : 'false'}`);
+  return `${lines.join('\n')}\n`;
+}
+
+const MARK: Readonly<Record<CheckStatus, string>> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' };
+
+export function humanOutput(r: CheckResult): string {
+  const lines = [`condor-job-wrapper ${wrapperVersion} --check`];
+  for (const i of r.items) lines.push(`${MARK[i.status]}  ${i.area}: ${i.text}`);
+  const failed = r.items.filter((i) => i.status === 'fail').length;
+  lines.push(r.healthy ? 'healthy: this node can run jobs through the wrapper' : `UNHEALTHY: ${failed} check(s) failed (exit ${r.exitCode})`);
+  return `${lines.join('\n')}\n`;
+}
+
 export function runCheck(opts: OwnOptions, ctx: RunContext): Promise<Handover> {
-  // Placeholder until the checks land: report "not checked" rather than a false "healthy".
-  if (opts.classad) ctx.stdout('CJW_Healthy = false\nCJW_Reason = "check not implemented"\n');
-  else ctx.stderr('condor-job-wrapper: --check is not implemented yet\n');
-  return Promise.resolve({ kind: 'exit', code: 69 });
+  if (opts.command.length > 0) {
+    throw new WrapperError('usage.unknown-option', `--check takes no command (got ${opts.command[0] ?? ''})`, 'see condor-job-wrapper --help');
+  }
+  const r = runChecks(opts.config);
+  if (opts.classad) {
+    ctx.stdout(classAdOutput(r));
+    // The ad carries the verdict; a non-zero exit would only make the startd log a warning.
+    return Promise.resolve({ kind: 'exit', code: 0 });
+  }
+  ctx.stdout(humanOutput(r));
+  return Promise.resolve({ kind: 'exit', code: r.exitCode });
 }
