@@ -1,0 +1,148 @@
+// End to end through the bundle: `--check` (human report, exit 0/69/78) and `--check --classad`
+// (STARTD_CRON attributes, always exit 0), on a stand-in Apptainer that answers --version and on
+// the real Singularity 3.4.2; the version cache written as root, not as the job user.
+
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheFile, CACHE_DIR } from '../../src/facts/versionCache';
+import { BUNDLE, IN_CI, runWrapper, tempDir } from './harness';
+
+const S34 = '/opt/singularity-3.4.2/bin/singularity';
+const HAVE_S34 = existsSync(S34);
+const IS_ROOT = process.getuid?.() === 0;
+if (!HAVE_S34 && !IN_CI) console.log(`skipping the real-runtime --check cases: ${S34} is not installed (../shared/runtimes/install.sh)`);
+const itS34 = HAVE_S34 || IN_CI ? it : it.skip;
+const itRoot = IS_ROOT || IN_CI ? it : it.skip;
+
+/** A fake runtime that only answers `--version` like Apptainer 1.3.6. */
+function fakeApptainer(): string {
+  const dir = tempDir('cjw-fake-');
+  const p = join(dir, 'apptainer');
+  writeFileSync(p, '#!/bin/sh\n[ "$1" = --version ] && echo "apptainer version 1.3.6"\nexit 0\n', { mode: 0o755 });
+  return p;
+}
+
+function config(lines: string[]): string {
+  const dir = tempDir('cjw-check-');
+  const f = join(dir, 'wrapper.env');
+  writeFileSync(f, `${lines.join('\n')}\n`, { mode: 0o644 });
+  return f;
+}
+
+function check(cfg: string, classad = false): { status: number | null; stdout: string; stderr: string } {
+  return runWrapper(['--config', cfg, '--check', ...(classad ? ['--classad'] : [])]);
+}
+
+function adOf(stdout: string): Map<string, string> {
+  return new Map(stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf(' = ')), l.slice(l.indexOf(' = ') + 3)]));
+}
+
+describe('--check on a healthy node', () => {
+  it('stand-in Apptainer: every line ok, exit 0, and the ClassAd says healthy', () => {
+    const rt = fakeApptainer();
+    const img = tempDir('cjw-img-');
+    const cfg = config([`CJW_RUNTIME=${rt}`, 'CJW_MODE=REQUIRED', `CJW_DEFAULT_IMAGE=${img}`, 'CJW_BINDS=/etc/hosts!', 'CJW_EXTRA_ARGS=--ipc,--env,OSG=1', 'CJW_GPU_FLAG=--rocm']);
+    const r = check(cfg);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^condor-job-wrapper \d+\.\d+\.\d+ --check$/);
+    expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([]);
+    expect(r.stdout).toContain(`ok    runtime ${rt}: Apptainer 1.3.6`);
+    expect(r.stdout).toContain('ok    CJW_GPU_FLAG: --rocm is a flag of Apptainer 1.3.6');
+    expect(r.stdout).toContain('ok    CJW_EXTRA_ARGS: --ipc --env OSG=1: flags of Apptainer 1.3.6');
+    expect(r.stdout).toContain(`ok    image ${img}: CJW_DEFAULT_IMAGE: dir`);
+    expect(r.stdout).toContain('ok    bind /etc/hosts: CJW_BINDS /etc/hosts!: present');
+    expect(lines.at(-1)).toBe('healthy: this node can run jobs through the wrapper');
+
+    const a = check(cfg, true);
+    expect(a.status).toBe(0);
+    const ad = adOf(a.stdout);
+    expect(ad.get('CJW_Healthy')).toBe('true');
+    expect(ad.get('CJW_Reason')).toBe('""');
+    expect(ad.get('CJW_RuntimeVersion')).toBe('"1.3.6"');
+    expect(ad.get('CJW_RuntimeFamily')).toBe('"apptainer"');
+    expect(ad.get('CJW_Mode')).toBe('"REQUIRED"');
+    expect(ad.get('CJW_Nested')).toBe('false');
+  });
+
+  itS34('real Singularity 3.4.2: version 3.4.2, setuid helper found; as root the cache is written root-owned 0644', () => {
+    const cfg = config([`CJW_RUNTIME=${S34}`]);
+    const r = check(cfg);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`ok    runtime ${S34}: Singularity 3.4.2 (version cached in ${cacheFile(S34)})`);
+    expect(r.stdout).toMatch(/ok {4}privileges: \/opt\/singularity-3\.4\.2\/libexec\/singularity\/bin\/starter-suid is setuid root/);
+    if (IS_ROOT) {
+      const st = statSync(cacheFile(S34));
+      expect(st.uid).toBe(0);
+      expect(st.mode & 0o777).toBe(0o644);
+      expect(statSync(CACHE_DIR).mode & 0o022).toBe(0);
+      const entry = JSON.parse(readFileSync(cacheFile(S34), 'utf8')) as { family: string; version: string; path: string };
+      expect(entry).toMatchObject({ family: 'singularity3', version: '3.4.2', path: S34 });
+    }
+  });
+
+  itRoot('as the job user (condoruser) the cache is not written, and the report says why', () => {
+    const rt = fakeApptainer();
+    const cfg = config([`CJW_RUNTIME=${rt}`]);
+    chmodSync(join(cfg, '..'), 0o755);
+    const r = spawnSync('/usr/sbin/runuser', ['-u', 'condoruser', '--', BUNDLE, '--config', cfg, '--check'], { env: {}, encoding: 'utf8', cwd: '/' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('(cache not written: not running as root (jobs trust only a cache root wrote))');
+    expect(existsSync(cacheFile(rt))).toBe(false);
+  });
+});
+
+describe('--check on a broken node', () => {
+  const cases: [string, () => string[], number, RegExp][] = [
+    ['runtime missing under REQUIRED', () => ['CJW_MODE=REQUIRED', 'CJW_RUNTIME=/nonexistent/bin/apptainer'], 69, /FAIL {2}runtime \/nonexistent\/bin\/apptainer: not found or not executable \(CJW_MODE=REQUIRED\)/],
+    ['an unknown config key', () => ['CJW_BIND=/x'], 78, /FAIL {2}config: config .*: unknown key CJW_BIND \(did you mean CJW_BINDS\?\)/],
+    ['a CJW_EXTRA_ARGS entry the runtime does not know', () => [`CJW_RUNTIME=${fakeApptainer()}`, 'CJW_EXTRA_ARGS=--bogus'], 78, /FAIL {2}CJW_EXTRA_ARGS: /],
+    ['a required bind source missing', () => [`CJW_RUNTIME=${fakeApptainer()}`, 'CJW_BINDS=/nonexistent/data!'], 69, /FAIL {2}bind \/nonexistent\/data: CJW_BINDS \/nonexistent\/data!: required source is missing/],
+    ['the default image missing', () => [`CJW_RUNTIME=${fakeApptainer()}`, 'CJW_DEFAULT_IMAGE=/nonexistent/el9.sif'], 69, /FAIL {2}image \/nonexistent\/el9\.sif: CJW_DEFAULT_IMAGE: does not exist/],
+    ['a hook that is not executable', () => {
+      const d = tempDir('cjw-hooks-');
+      writeFileSync(join(d, '10-check'), '#!/bin/sh\nexit 0\n', { mode: 0o644 });
+      return [`CJW_RUNTIME=${fakeApptainer()}`, `CJW_TEST_DIR=${d}`];
+    }, 78, /FAIL {2}test hooks .*: test hook .*10-check: not executable/],
+    ['a hook directory that does not exist', () => [`CJW_RUNTIME=${fakeApptainer()}`, 'CJW_SETUP_DIR=/nonexistent/setup.d'], 78, /FAIL {2}setup hooks \/nonexistent\/setup\.d: .*cannot read it: ENOENT/],
+  ];
+
+  it.each(cases)('%s: named in the report and in CJW_Reason, with its exit code', (_n, lines, code, line) => {
+    const cfg = config(lines());
+    const r = check(cfg);
+    expect(r.status).toBe(code);
+    expect(r.stdout).toMatch(line);
+    expect(r.stdout.trim().split('\n').at(-1)).toMatch(new RegExp(`^UNHEALTHY: \\d check\\(s\\) failed \\(exit ${code}\\)$`));
+    const a = check(cfg, true);
+    expect(a.status).toBe(0);
+    const ad = adOf(a.stdout);
+    expect(ad.get('CJW_Healthy')).toBe('false');
+    expect(ad.get('CJW_CheckExitCode')).toBe(String(code));
+    expect(ad.get('CJW_Reason')).toMatch(/^".+"$/);
+  });
+
+  itS34('CJW_GPU_FLAG=--rocm on Singularity 3.4.2: exit 78 (SPEC S5.5)', () => {
+    const r = check(config([`CJW_RUNTIME=${S34}`, 'CJW_GPU_FLAG=--rocm']));
+    expect(r.status).toBe(78);
+    expect(r.stdout).toContain('FAIL  CJW_GPU_FLAG: --rocm: Singularity 3.4.2 has no --rocm (added in 3.5)');
+  });
+
+  it('a missing but optional bind source is a warning, not a failure', () => {
+    const r = check(config([`CJW_RUNTIME=${fakeApptainer()}`, 'CJW_BINDS=/nonexistent/opt']));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('WARN  bind /nonexistent/opt: CJW_BINDS /nonexistent/opt: source missing: jobs run without it');
+  });
+
+  it('--check with a command is a usage error (64)', () => {
+    const r = runWrapper(['--check', '/bin/true']);
+    expect(r.status).toBe(64);
+  });
+
+  it('the STARTD_CRON snippet runs --check --classad and gates START on CJW_Healthy', () => {
+    const text = readFileSync(join(__dirname, '../../condor-config/startd-cron-healthcheck.conf'), 'utf8');
+    expect(text).toMatch(/^STARTD_CRON_CJW_ARGS = --check --classad$/m);
+    expect(text).toMatch(/^START = \(\$\(START\)\) && \(MY\.CJW_Healthy =!= false\)$/m);
+  });
+});
