@@ -143,15 +143,22 @@ function pathFact(f: Facts, src: string, origin: string): PathFact {
   return fact;
 }
 
-/** Job and hook binds must match CJW_BIND_ALLOW (when set) by realpath and no CJW_BIND_DENY glob. */
-function checkPolicy(f: Facts, src: string, real: string, what: string, code: typeof Exit.DATAERR | typeof Exit.CONFIG): void {
+/**
+ * Job and hook binds must match CJW_BIND_ALLOW (when set) by realpath and no CJW_BIND_DENY glob.
+ * Returns why the bind is allowed, for --explain.
+ */
+function checkPolicy(f: Facts, src: string, real: string, what: string, code: typeof Exit.DATAERR | typeof Exit.CONFIG): string {
   const { bindAllow, bindDeny } = f.config;
   const shownReal = real === src ? '' : ` (it resolves to ${real})`;
   const denied = firstMatch(bindDeny, real) ?? (src.startsWith('/') ? firstMatch(bindDeny, normalize(src)) : undefined);
   if (denied !== undefined) throw new WrapperError('bind.not-allowed', what, `${src}${shownReal} matches the CJW_BIND_DENY glob ${denied}`, { code });
-  if (bindAllow.length > 0 && firstMatch(bindAllow, real) === undefined) {
+  const deny = bindDeny.length === 0 ? '' : ' and no CJW_BIND_DENY glob';
+  if (bindAllow.length === 0) return `CJW_BIND_ALLOW is empty (any source)${deny === '' ? '' : `, and ${real} matches no CJW_BIND_DENY glob`}`;
+  const allowed = firstMatch(bindAllow, real);
+  if (allowed === undefined) {
     throw new WrapperError('bind.not-allowed', what, `${src}${shownReal} matches no CJW_BIND_ALLOW glob (${bindAllow.join(', ')})`, { code });
   }
+  return `its realpath ${real} matches the CJW_BIND_ALLOW glob ${allowed}${deny}`;
 }
 
 /**
@@ -282,7 +289,7 @@ export function applyBinds(d: Draft, f: Facts): Draft {
       continue;
     }
     const real = fact.real ?? normalize(j.parts.src);
-    checkPolicy(f, j.parts.src, real, what, Exit.DATAERR);
+    const allowedBecause = checkPolicy(f, j.parts.src, real, what, Exit.DATAERR);
     const dst = j.parts.dst.startsWith('/') ? normalize(j.parts.dst) : j.parts.dst;
     const hidden = protectedDsts.find((p) => covers(dst, p));
     if (hidden !== undefined) {
@@ -307,12 +314,15 @@ export function applyBinds(d: Draft, f: Facts): Draft {
     record(parts, 'job');
     // A -B holding a comma list is rewritten spec by spec: its group goes if any spec in it goes.
     const unchanged = j.group !== undefined && !j.value.includes(',') && real === j.parts.src && !needsMount(real, dst);
-    if (unchanged) continue;
+    if (unchanged) {
+      out = addChange(out, RULE, `kept ${what}`, allowedBecause);
+      continue;
+    }
     const w = writeBind(inv, f, parts, false, what);
     if (j.group !== undefined) dropGroups.add(j.group);
     added.push(w.group);
     const why = j.group === undefined
-      ? 'the job asks for it in SingularityBind (wrapper-built mode) and CJW_BIND_ALLOW / CJW_BIND_DENY allow it'
+      ? `the job asks for it in SingularityBind (wrapper-built mode); ${allowedBecause}`
       : real !== j.parts.src
         ? `the source resolves to ${real}: the runtime gets the path that was checked`
         : j.value.includes(',')

@@ -173,6 +173,7 @@ describe('job binds (SingularityBind)', () => {
       const d = run(line([entry]), f);
       expect(argvOf(d)).toEqual(line([entry]));
       expect(d.binds.find((b) => b.origin === 'job')?.src).toBe(entry.split(':')[0]);
+      expect(reasons(d)).toEqual([expect.stringMatching(new RegExp(`^kept job bind .* \\| its realpath .* matches the CJW_BIND_ALLOW glob (/data/\\*\\*|/cvmfs/\\*) and no CJW_BIND_DENY glob$`))]);
       return;
     }
     const e = thrown(() => run(line([entry]), f));
@@ -184,7 +185,9 @@ describe('job binds (SingularityBind)', () => {
 
   it('only -B values equal to a SingularityBind entry are the job\'s: the starter\'s own -B is not checked', () => {
     const f = facts({ cfg: 'CJW_BIND_DENY=/etc/**\n', bind: '"/data/in"', paths: { '/data/in': 'dir' } });
-    expect(argvOf(run(line(['/data/in']), f))).toEqual(line(['/data/in']));
+    const d = run(line(['/data/in']), f);
+    expect(argvOf(d)).toEqual(line(['/data/in']));
+    expect(reasons(d)).toEqual(['kept job bind /data/in (SingularityBind) | CJW_BIND_ALLOW is empty (any source), and /data/in matches no CJW_BIND_DENY glob']);
   });
 
   it('rewrites a symlinked source to the path that was checked', () => {
@@ -241,7 +244,7 @@ describe('job binds (SingularityBind)', () => {
     expect(argvOf(d).length).toBe(line().length + 4);
     expect(argvOf(d)).toContain('/data/in:/in');
     expect(argvOf(d)).toContain('/cvmfs/sft.cern.ch');
-    expect(reasons(d)).toContain('added job bind /data/in:/in (SingularityBind) as --bind /data/in:/in | the job asks for it in SingularityBind (wrapper-built mode) and CJW_BIND_ALLOW / CJW_BIND_DENY allow it');
+    expect(reasons(d)).toContain('added job bind /data/in:/in (SingularityBind) as --bind /data/in:/in | the job asks for it in SingularityBind (wrapper-built mode); its realpath /data/in matches the CJW_BIND_ALLOW glob /data/** and no CJW_BIND_DENY glob');
   });
 
   it('a 100 KB hostile path is refused quickly, with a one-line error', () => {
