@@ -39,6 +39,21 @@ describe('globMatch: * within a component, ** across', () => {
     ['/data/*', '/data/a\nb', true],
     ['/data/*', '/data/a\n/b', false],
     ['/data/**', '/data/../etc/shadow', true],
+    // edge cases: empty pattern and path, lone stars, trailing slashes, unicode, many globstars
+    ['', '', true],
+    ['', '/', false],
+    ['*', '/', false],
+    ['*', 'relative', true],
+    ['**', '/any/thing', true],
+    ['/data/', '/data', false],
+    ['/data/**/', '/data/', true],
+    ['/ünï/*', '/ünï/cødé ✓', true],
+    ['/a/**/**/b', '/a/b', true],
+    ['/a/**/**/b', '/a/x/y/b', true],
+    ['/a/*/*/b', '/a/x/b', false],
+    ['/a/***/b', '/a/x/y/b', true],
+    ['/a/b*', '/a/b', true],
+    ['/a/*b', '/a/b/c', false],
   ])('%j vs %j → %s', (pattern, path, expected) => {
     expect(globMatch(pattern, path)).toBe(expected);
   });
