@@ -49,7 +49,11 @@ cjw_watchdog() {
   exit 3
 }
 cjw_hook() {
-  CJW_STAGE=inside "$2" </dev/null &
+  if command -v env >/dev/null 2>&1; then
+    cjw_env "$2" </dev/null &
+  else
+    CJW_STAGE=inside "$2" </dev/null &
+  fi
   cjw_pid=$!
   cjw_watchdog "$cjw_pid" </dev/null >/dev/null 2>&1 &
   cjw_watch=$!
@@ -64,6 +68,11 @@ cjw_hook() {
 }
 `;
 
+function checkedName(k: string): string {
+  if (!ENV_NAME.test(k)) throw new Error(`inside environment name ${JSON.stringify(k)} is not a variable name`);
+  return k;
+}
+
 /** The launcher's text for a plan (pure: unit-tested, checked with dash -n and bash -n). */
 export function renderLauncher(l: LauncherPlan): string {
   const lines = [
@@ -73,12 +82,11 @@ export function renderLauncher(l: LauncherPlan): string {
     `cjw_error_file=${shellQuote(l.errorFile ?? '')}`,
     `cjw_timeout=${String(Math.ceil(l.timeoutSeconds))}`,
     BODY.trimEnd(),
+    // Run in the background only: exec replaces that subshell, so $! is the hook itself.
+    `cjw_env() { exec env -i ${[...(l.hookEnv ?? new Map([['CJW_STAGE', 'inside']]))].map(([k, v]) => shellQuote(`${checkedName(k)}=${v}`)).join(' ')} "$@"; }`,
   ];
   for (const h of l.hooks) lines.push(`cjw_hook ${shellQuote(h.name)} ${shellQuote(h.insidePath)}`);
-  for (const [k, v] of l.env) {
-    if (!ENV_NAME.test(k)) throw new Error(`inside environment name ${JSON.stringify(k)} is not a variable name`);
-    lines.push(`export ${k}=${shellQuote(v)}`);
-  }
+  for (const [k, v] of l.env) lines.push(`export ${checkedName(k)}=${shellQuote(v)}`);
   lines.push('exec "$@"', '');
   return lines.join('\n');
 }

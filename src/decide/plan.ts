@@ -70,6 +70,8 @@ export interface LauncherPlan {
   readonly errorFile?: string;
   /** Inside environment that cannot be passed as runtime env (e.g. PATH on Singularity 2.6 with -C). */
   readonly env: ReadonlyMap<string, string>;
+  /** The only environment inside hooks get (SPEC S6: never the job's), values as seen inside. */
+  readonly hookEnv?: ReadonlyMap<string, string>;
   readonly timeoutSeconds: number;
 }
 

@@ -60,20 +60,20 @@ function sandbox(hooks: Record<string, string>, extraConfig = ''): Sandbox {
 
   function runJob(s: Sandbox, payload: string[]): ReturnType<typeof spawnSync> & { stdout: string; stderr: string } {
     const line = [SING34, '-s', 'exec', ...flags, '-C', '-B', `${s.scratch}:/srv`, '--pwd', '/srv', SANDBOX, ...payload];
-    const env = [`_CONDOR_SCRATCH_DIR=${s.scratch}`, `_CONDOR_WRAPPER_ERROR_FILE=${s.errorFile}`, 'PATH=/usr/bin:/bin'];
+    const env = [`_CONDOR_SCRATCH_DIR=${s.scratch}`, `_CONDOR_WRAPPER_ERROR_FILE=${s.errorFile}`, 'PATH=/usr/bin:/bin', '_CONDOR_SLOT=slot1_3', 'JOB_SECRET=from-the-job', 'SINGULARITYENV_JOB_SECRET=from-the-job'];
     const r = spawnSync('runuser', ['-u', JOB_USER, '--', '/usr/bin/env', '-i', ...env, wrapper, '--config', s.config, ...line], { cwd: s.scratch, encoding: 'utf8', timeout: 60000 });
     return r;
   }
 
   it('runs the inside hooks in the container, in order, before the payload, as the job user', () => {
     const s = sandbox({
-      '10-where': 'echo "hook 10: uid=$(id -u) stage=$CJW_STAGE container=$SINGULARITY_CONTAINER pwd-ok=$([ -d /.singularity.d ] && echo yes)"',
+      '10-where': 'echo "hook 10: uid=$(id -u) stage=$CJW_STAGE scratch=$CJW_SCRATCH slot=$CJW_SLOT job=${JOB_SECRET-unset} in-container=$([ -d /.singularity.d ] && echo yes)"',
       '20-ro': 'touch "${0%/*}/x" 2>/dev/null && echo "hook dir writable" || echo "hook 20: hook dir read-only"',
     });
-    const r = runJob(s, ['/bin/sh', '-c', 'echo "payload: $1 $2 in $(pwd)"', 'sh', 'a b', "it's"]);
+    const r = runJob(s, ['/bin/sh', '-c', 'echo "payload: $1 $2 in $(pwd) (job=$JOB_SECRET)"', 'sh', 'a b', "it's"]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(`hook 10: uid=${String(UID)} stage=inside container=${SANDBOX} pwd-ok=yes\nhook 20: hook dir read-only\npayload: a b it's in /srv\n`);
+    expect(r.stdout).toBe(`hook 10: uid=${String(UID)} stage=inside scratch=/srv slot=slot1_3 job=unset in-container=yes\nhook 20: hook dir read-only\npayload: a b it's in /srv (job=from-the-job)\n`);
     expect(existsSync(s.errorFile)).toBe(false);
   });
 

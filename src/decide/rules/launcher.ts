@@ -17,6 +17,8 @@ export const LAUNCHER_DIR = '.condor-job-wrapper';
 export const LAUNCHER_FILE = 'launcher.sh';
 /** Mount point of CJW_INSIDE_DIR below LAUNCHER_DIR (a new top-level dir would be skipped by Singularity 2.6 in user-namespace mode). */
 export const HOOK_MOUNT = 'inside.d';
+/** The PATH inside hooks get: the system PATH the runtimes set inside. */
+export const INSIDE_HOOK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The scratch dir on the host: the starter's variable (the fact wrapper-built mode checked), else the cwd the starter gave. */
 export function scratchOnHost(f: Facts): string {
@@ -67,6 +69,20 @@ export function insertLauncher(d: Draft, f: Facts): Draft {
   const withLauncher = withPayload({ ...inv, flags }, launcherInside);
   const errorFileHost = f.env.get('_CONDOR_WRAPPER_ERROR_FILE');
   const errorFile = errorFileHost === undefined || errorFileHost === '' ? undefined : insidePath(errorFileHost, bindsOf(withLauncher));
+  // What outside hooks get (act/hooks.ts hookEnvironment), with paths as the container sees them.
+  const inside = (p: string | undefined): string => (p === undefined || p === '' ? '' : insidePath(p, bindsOf(withLauncher)) ?? '');
+  const hookEnv = new Map<string, string>([
+    ['PATH', INSIDE_HOOK_PATH],
+    ['LANG', 'C'],
+    ['CJW_STAGE', 'inside'],
+    ['CJW_IMAGE', inv.image],
+    ['CJW_SCRATCH', scratchInside],
+    ['CJW_TARGET_DIR', f.config.targetDir],
+    ['CJW_SLOT', f.env.get('_CONDOR_SLOT') ?? ''],
+    ['CJW_JOB_AD', inside(f.env.get('_CONDOR_JOB_AD'))],
+    ['CJW_MACHINE_AD', inside(f.env.get('_CONDOR_MACHINE_AD'))],
+    ['CJW_MODE', d.negotiation?.effective ?? f.config.mode],
+  ]);
   const launcher: LauncherPlan = {
     hostDir,
     insidePath: launcherInside,
@@ -74,6 +90,7 @@ export function insertLauncher(d: Draft, f: Facts): Draft {
     ...(hookDirInside === undefined ? {} : { hookDirInside }),
     ...(errorFile === undefined ? {} : { errorFile }),
     env,
+    ...(insideHooks.length > 0 ? { hookEnv } : {}),
     timeoutSeconds: f.config.hookTimeoutSeconds,
   };
   const work = [

@@ -54,7 +54,7 @@ describe('insertLauncher', () => {
   });
 
   it('inside hooks: the launcher goes before the payload and the hook dir is bound read-only below the scratch bind', () => {
-    const f = facts({ _CONDOR_WRAPPER_ERROR_FILE: '/x/dir_1/.job_wrapper_failure' });
+    const f = facts({ _CONDOR_WRAPPER_ERROR_FILE: '/x/dir_1/.job_wrapper_failure', _CONDOR_SLOT: 'slot1_2', _CONDOR_JOB_AD: '/x/dir_1/.job.ad' });
     const d = insertLauncher(draft(V24, f, { hooks: [INSIDE, INSIDE2] }), f);
     const argv = render(d.invocation ?? (() => { throw new Error('no invocation'); })());
     expect(argv).toEqual([...V24.slice(0, 12), '--bind', '/etc/cjw/inside.d:/srv/.condor-job-wrapper/inside.d:ro', '/img', '/srv/.condor-job-wrapper/launcher.sh', '/srv/job.sh', 'a b', '']);
@@ -65,6 +65,18 @@ describe('insertLauncher', () => {
       hookDirInside: '/srv/.condor-job-wrapper/inside.d',
       errorFile: '/srv/.job_wrapper_failure',
       env: new Map(),
+      hookEnv: new Map([
+        ['PATH', '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+        ['LANG', 'C'],
+        ['CJW_STAGE', 'inside'],
+        ['CJW_IMAGE', '/img'],
+        ['CJW_SCRATCH', '/srv'],
+        ['CJW_TARGET_DIR', '/srv'],
+        ['CJW_SLOT', 'slot1_2'],
+        ['CJW_JOB_AD', '/srv/.job.ad'],
+        ['CJW_MACHINE_AD', ''],
+        ['CJW_MODE', 'OPTIONAL'],
+      ]),
       timeoutSeconds: 7,
     });
     expect(d.binds).toContainEqual({ src: '/etc/cjw/inside.d', dst: '/srv/.condor-job-wrapper/inside.d', opts: 'ro', origin: 'wrapper' });
@@ -162,12 +174,20 @@ describe.each(SHELLS)('the launcher under $name', ({ argv: shell }) => {
       hooks: Object.keys(hooks).sort().map((name) => ({ name, insidePath: join(hookDir, name) })),
       errorFile,
       env: new Map([['CJW_FIXUP', "it's set"]]),
+      hookEnv: new Map([['PATH', '/usr/bin:/bin'], ['CJW_STAGE', 'inside'], ['CJW_SLOT', "slot'1"]]),
       timeoutSeconds,
     };
     writeLauncher(plan);
     return { dir, plan, errorFile };
   }
-  const run = (plan: LauncherPlan, payload: string[]) => spawnSync(shell[0] ?? '', [...shell.slice(1), plan.insidePath, ...payload], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, timeout: 20000 });
+  const run = (plan: LauncherPlan, payload: string[]) => spawnSync(shell[0] ?? '', [...shell.slice(1), plan.insidePath, ...payload], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', JOB_SECRET: 'job', LD_PRELOAD: '' }, timeout: 20000 });
+
+  it('hooks get only the documented variables, never the job environment; the payload keeps it', () => {
+    const { plan } = setup({ '10-env': 'env | sort | grep -v -e "^PWD=" -e "^SHLVL=" -e "^_="' });
+    const r = run(plan, ['/bin/sh', '-c', 'echo "payload sees $JOB_SECRET"']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe("CJW_SLOT=slot'1\nCJW_STAGE=inside\nPATH=/usr/bin:/bin\npayload sees job\n");
+  });
 
   it('runs the hooks in order, exports the fix-ups, then execs the payload with its argv untouched', () => {
     const { plan } = setup({ '10-a': 'echo "hook a stage=$CJW_STAGE"', '20-b': 'echo "hook b"; echo "to stderr" >&2' });
