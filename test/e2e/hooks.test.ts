@@ -3,7 +3,7 @@
 // hanging (with children) and very chatty hook, what setup hooks contribute (and hostile output),
 // the inside launcher in the line, and the traceability log record.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IN_CI, installWrapper, nodeBinaries, runWrapper, standin, tempDir, type Standin } from './harness';
@@ -45,6 +45,10 @@ function job(hooks: { setup?: Record<string, string>; test?: Record<string, stri
     line: (payload = ['/bin/echo', 'PAYLOAD']) => ['--config', config, rt.path, 'exec', '-B', `${scratch}:/srv`, '--pwd', '/srv', image, ...payload],
     env: (extra = {}) => ({ _CONDOR_SCRATCH_DIR: scratch, _CONDOR_WRAPPER_ERROR_FILE: errorFile, _CONDOR_SLOT: 'slot1_3', JOB_SECRET: 'from-the-job', PATH: '/job/bin:/usr/bin:/bin', ...extra }),
   };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 function noProcess(pid: string): boolean {
@@ -100,6 +104,20 @@ describe.each(nodeBinaries())('hooks through the bundle on $label', ({ path: nod
     expect(took).toBeLessThan(8000);
     expect(noProcess(readFileSync(join(j.dir, 'child'), 'utf8'))).toBe(true);
     expect(existsSync(join(j.rt.dir, 'argv.nul'))).toBe(false);
+  });
+
+  it('the starter killing the wrapper while a hook runs kills the hook group and the Node process too', async () => {
+    const j = job({ setup: { '10-hang': 'echo $$ > "$CJW_SCRATCH/../hook"; sleep 95 & echo $! > "$CJW_SCRATCH/../child"; sleep 96' } });
+    const front = spawn(wrapper, j.line(), { env: j.env(), cwd: j.scratch, stdio: 'ignore' });
+    const hookFile = join(j.dir, 'child');
+    for (let i = 0; i < 100 && !existsSync(hookFile); i++) await sleep(50);
+    const node = readFileSync(`/proc/${String(front.pid)}/task/${String(front.pid)}/children`, 'utf8').trim().split(' ').filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--cjw-front-v1'));
+    expect(node).toHaveLength(1);
+    front.kill('SIGKILL');
+    await sleep(1000);
+    expect(noProcess(readFileSync(join(j.dir, 'hook'), 'utf8'))).toBe(true);
+    expect(noProcess(readFileSync(hookFile, 'utf8'))).toBe(true);
+    expect(noProcess(node[0] ?? '')).toBe(true);
   });
 
   it('a hook writing 20 MB to stdout and stderr neither hangs nor floods: the tail names the failure', () => {
