@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { IN_CI, ROOT, installWrapper, tempDir } from '../e2e/harness';
 
 const SING = '/opt/singularity-3.4.2/bin/singularity';
+const SING26U = '/opt/singularity-2.6.1-userns/bin/singularity';
 const MAKE_IMAGES = join(ROOT, '../shared/runtimes/make-images.sh');
 const USER = 'condoruser';
 const NODE = '/usr/bin/node';
@@ -48,6 +49,8 @@ interface Job {
   /** The scratch dir's name (dir_1 by default). */
   readonly dirName?: string;
   readonly explain?: boolean;
+  /** The runtime on the starter's line (Singularity 3.4.2 by default). */
+  readonly runtime?: string;
 }
 
 interface Result extends SpawnSyncReturns<string> {
@@ -108,7 +111,7 @@ describeRuntime('rules for binds, image and environment on Singularity 3.4.2 (jo
       ...(typeof job.env === 'function' ? job.env(scratch) : job.env),
     };
     const line = [
-      SING, '-s', 'exec', '-W', scratch, '--pwd', '/srv', '-B', `${scratch}:/srv`,
+      job.runtime ?? SING, '-s', 'exec', '-W', scratch, '--pwd', '/srv', '-B', `${scratch}:/srv`,
       ...binds.flatMap((b) => ['-B', b]),
       '--home', scratch, '-C', job.image ?? join(images, 'busybox-sandbox'), '/bin/sh', '-c', job.script,
     ];
@@ -243,6 +246,32 @@ describeRuntime('rules for binds, image and environment on Singularity 3.4.2 (jo
     expect(env.get('OTHER')).toBe(`${dirname(r.scratch)}/dir_10/x`);
     expect(env.get('X509_USER_PROXY')).toBe('/srv/x509up');
     expect(env.get('PATHS')).toBe(`/srv/bin:/usr/bin:${dirname(r.scratch)}/dir_10/bin`);
+  });
+
+  it('Singularity 2.6.1 (user namespace, which reads SINGULARITY_BINDPATH too): the same scrub, HOME and scratch paths', () => {
+    if (!existsSync(SING26U)) {
+      if (IN_CI) throw new Error(`${SING26U} is not installed`);
+      console.log(`skipping the 2.6.1 case: ${SING26U} is not installed`);
+      return;
+    }
+    const r = runJob({
+      runtime: SING26U,
+      config: 'CJW_ENV_SET=SITE_VAR=hello\n',
+      env: (scratch) => ({
+        SINGULARITY_BINDPATH: '/etc:/hostetc', LD_LIBRARY_PATH: '/pilot/lib', SINGULARITYENV_LD_LIBRARY_PATH: '/pilot/lib',
+        SINGULARITYENV_PATH: '/evil/bin', X509_USER_PROXY: `${scratch}/x509up`,
+      }),
+      script: 'echo ---; env -0; echo; echo ---; ls -d /hostetc 2>&1; true',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const env = insideEnv(r.stdout);
+    expect(env.get('HOME')).toBe('/srv');
+    expect(env.get('PATH')).toBe('/bin:/sbin:/usr/bin:/usr/sbin:/usr/local/bin:/usr/local/sbin');
+    expect(env.get('LD_LIBRARY_PATH')).toBe('/.singularity.d/libs');
+    expect(env.get('X509_USER_PROXY')).toBe('/srv/x509up');
+    expect(env.get('SITE_VAR')).toBe('hello');
+    expect(r.stdout).toContain('ls: /hostetc: No such file or directory');
   });
 
   it('--explain names each rule\'s change and reason, runs nothing', () => {
