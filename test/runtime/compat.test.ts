@@ -108,7 +108,9 @@ function asJobUser(argv: readonly string[], env: readonly string[], cwd: string)
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
 }
 
-const strip = (s: string): string => s.replace(/\x1b\[[0-9;]*m|\x1b\(B/g, '');
+// Both runtimes colour their messages even without a terminal.
+const ESC = String.fromCharCode(27);
+const strip = (s: string): string => s.split(`${ESC}(B`).join('').replace(new RegExp(`${ESC}\\[[0-9;]*m`, 'g'), '');
 
 describeRt('HTCondor lines on the real runtimes, through the bundle, payload as condoruser', () => {
   const wrapper = MISSING === undefined ? installWrapper('/usr/bin/node') : '';
