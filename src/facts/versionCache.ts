@@ -91,8 +91,11 @@ export function readCache(key: RuntimeKey, dir = CACHE_DIR, owner = 0): RuntimeV
 }
 
 /** Both runtimes colour their output even when it is not a terminal. */
+const ESC = String.fromCharCode(27);
+const COLOUR = new RegExp(`${ESC}\\[[0-9;]*m|${ESC}\\(B`, 'g');
+
 function stripColour(s: string): string {
-  return s.replace(/\x1b\[[0-9;]*m|\x1b\(B/g, '');
+  return s.replace(COLOUR, '');
 }
 
 /**
