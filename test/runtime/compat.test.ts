@@ -239,11 +239,14 @@ function outerImage(): { image: string; wrapper: string } {
   }
   mkdirSync(join(image, 'cjw/node'), { recursive: true });
   mkdirSync(join(image, IMAGES), { recursive: true });
+  mkdirSync(join(image, 'var/cache/condor-job-wrapper'), { recursive: true });
   installWrapper('/cjw/node/node', join(image, 'cjw'));
   // make-images.sh links usr/bin/env to ../bin/busybox, i.e. /usr/bin/busybox, which does not exist.
   rmSync(join(image, 'usr/bin/env'), { force: true });
   symlinkSync('/bin/busybox', join(image, 'usr/bin/env'));
   writeFileSync(join(image, 'cjw/wrapper.env'), `CJW_IMAGE_ALLOW=${IMAGES}/**\n`, { mode: 0o644 });
+  writeFileSync(join(image, 'cjw/check-34.env'), `CJW_RUNTIME=${S34}\n`, { mode: 0o644 });
+  writeFileSync(join(image, 'cjw/check-26.env'), `CJW_RUNTIME=${S26}\n`, { mode: 0o644 });
   return { image, wrapper: '/cjw/condor-job-wrapper' };
 }
 
@@ -261,6 +264,8 @@ if (NESTED_MISSING !== undefined && MISSING === undefined) {
     const outerLine = [
       S34, '-s', 'exec',
       '-B', '/opt/singularity-3.4.2', '-B', '/opt/singularity-2.6.1', '-B', '/opt/singularity-2.6.1-userns',
+      // The node's version cache, as a pilot site would bind it (without it, jobs probe once each).
+      '-B', '/var/cache/condor-job-wrapper',
       '-B', `${dirname(realpathSync(NODE22))}:/cjw/node`, '-B', IMAGES,
       outer.image, outer.wrapper, '--config', '/cjw/wrapper.env', ...wrapperArgs, ...o.argv,
     ];
@@ -300,5 +305,30 @@ if (NESTED_MISSING !== undefined && MISSING === undefined) {
     expect(r.stderr).toMatch(/^condor-job-wrapper: node error: container runtime \/opt\/singularity-2\.6\.1\/bin\/singularity: it is a setuid install \(.*action-suid is setuid root\) and the wrapper runs inside a container \(\/\.singularity\.d exists\)/);
     const errFile = o.env.find((e) => e.startsWith('_CONDOR_WRAPPER_ERROR_FILE='))?.split('=')[1] ?? '';
     expect(readFileSync(errFile, 'utf8')).toMatch(/^condor-job-wrapper: node error: container runtime/);
+  });
+
+  it('inner 2.6.1-userns with HTCondor 24\'s default line: nested and compat repairs together, the payload runs at /srv', () => {
+    const o = fromObserved('container-apptainer-launcher', S26U, SANDBOX, PAYLOAD);
+    const r = inOuter(o);
+    expect(strip(r.stderr)).not.toMatch(/ERROR|ABORT/);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('pwd=/srv\n');
+    expect(r.stdout).toContain(`uid=${String(UID)}\n`);
+    expect(readFileSync(join(o.scratch, 'out.txt'), 'utf8')).toBe('from-job\n');
+    const plan = inOuter(o, ['--explain']);
+    expect(plan.stdout).toContain('-C → --contain --ipc --cleanenv');
+    expect(plan.stdout).toContain('dropped -S /tmp');
+    expect(plan.stdout).not.toContain('--userns');
+  });
+
+  it('--check inside the outer container: nested found; setuid 3.4.2 ok (--userns), setuid 2.6.1 unhealthy (69)', () => {
+    const check = (cfg: string): Result => asJobUser([S34, '-s', 'exec', '-B', '/opt/singularity-3.4.2', '-B', '/opt/singularity-2.6.1', '-B', `${dirname(realpathSync(NODE22))}:/cjw/node`, outer.image, outer.wrapper, '--config', cfg, '--check'], ['PATH=/usr/bin:/bin'], '/');
+    const ok = check('/cjw/check-34.env');
+    expect(ok.stdout).toContain('ok    nested: inside a container (/.singularity.d exists)');
+    expect(ok.stdout).toContain('nested: --userns is added for job users');
+    expect(ok.status).toBe(0);
+    const bad = check('/cjw/check-26.env');
+    expect(bad.status).toBe(69);
+    expect(bad.stdout).toContain('FAIL  privileges: /opt/singularity-2.6.1/bin/singularity is a setuid Singularity 2.6');
   });
 });
