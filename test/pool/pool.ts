@@ -192,13 +192,17 @@ export class Pool {
     for (const f of o.configFiles ?? []) args.push('--config', f);
     for (const s of o.set ?? []) args.push('--set', s);
     this.running = true;
+    const t0 = Date.now();
     must(sh(PC, args), 'personal-condor.sh start');
+    console.log(`pool suite ${this.suite}: started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
   /** Stops the pool and releases the lock. Call from afterAll; never throws. */
   finish(): void {
     try {
+      const t0 = Date.now();
       if (this.running) sh(PC, ['--state', this.state, 'stop']);
+      console.log(`pool suite ${this.suite}: stopped in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     } finally {
       this.running = false;
       releaseLock();
