@@ -101,6 +101,7 @@ describePool('pool: container jobs through the wrapper (Singularity 3.4.2)', () 
   it('condor_ssh_to_job lands inside the running container (sshd passes through the wrapper)', async () => {
     if (long === undefined) throw new Error('the long job was not submitted');
     const job = long;
+    if (!existsSync('/usr/sbin/sshd')) throw new Error('/usr/sbin/sshd is missing: install openssh-server (.ci/run does), condor_ssh_to_job needs it on the node');
     await pool.waitRunning(job.cluster, () => existsSync(join(SITE.drop, `${token}.started`)));
     const t0 = Date.now();
     const r = pool.asUser(['condor_ssh_to_job', '-auto-retry', `${String(job.cluster)}.0`, 'echo "ssh-contained=$(test -d /.singularity.d && echo yes || echo no)"; echo "ssh-uid=$(id -u)"; ps'], '/', 60_000);
