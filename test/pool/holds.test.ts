@@ -3,7 +3,7 @@
 // the hold reason; a node error (failed test hook, failed inside hook) is requeued, then held
 // after CJW_NODE_ERROR_MAX_STARTS starts. docs/troubleshooting-htcondor.md has the table.
 
-import { BREAK_INSIDE_FILE, BREAK_NODE_ATTR, Pool, SIF, SING34, SITE, containerJob, describePool, record, siteConfig, submitFile, type WaitResult } from './pool';
+import { BREAK_INSIDE_FILE, BREAK_NODE_ATTR, NO_NODE_ATTR, Pool, SIF, SING34, SITE, containerJob, describePool, record, siteConfig, submitFile, type WaitResult } from './pool';
 
 /** submit-wait's "held" line, parsed. */
 function held(r: WaitResult): { code: string; subcode: string; reason: string } | undefined {
@@ -19,6 +19,7 @@ describePool('pool: wrapper errors end on hold (worker node + access point confi
   let node: Promise<WaitResult>;
   let inside: Promise<WaitResult>;
   let selfTest: Promise<WaitResult>;
+  let noNode: Promise<WaitResult>;
 
   beforeAll(async () => {
     await pool.prepare();
@@ -29,6 +30,7 @@ describePool('pool: wrapper errors end on hold (worker node + access point confi
     attr = pool.launch('attr', submitFile(['executable = /bin/echo', 'arguments = payload-ran', 'transfer_executable = false', '+ContainerImage = "-x"']), 90, 5);
     node = pool.launch('node', containerJob(SIF, 'echo payload-ran\n', [`+${BREAK_NODE_ATTR} = true`]), 120, 10);
     inside = pool.launch('inside', containerJob(SIF, 'echo payload-ran\n', [], { [BREAK_INSIDE_FILE]: 'x\n' }), 120, 10);
+    noNode = pool.launch('no-node', containerJob(SIF, 'echo payload-ran\n', [`+${NO_NODE_ATTR} = true`]), 120, 10);
     // A missing image: the starter's own self test fails before the wrapper runs.
     selfTest = pool.launch('self-test', containerJob(`${SITE.drop}/no-such-image.sif`, 'echo payload-ran\n'), 120, 10);
   }, 240_000);
@@ -96,6 +98,10 @@ describePool('pool: wrapper errors end on hold (worker node + access point confi
 
   it('requeues a job whose inside hook fails, then holds it (exit 69, node error)', async () => {
     expectNodeErrorHold(await inside, 'failed inside hook', /inside hook/);
+  }, 180_000);
+
+  it('requeues a job on a node whose wrapper cannot find Node, then holds it (exit 70, node error)', async () => {
+    expectNodeErrorHold(await noNode, 'Node.js missing (wrapper front)', /Node\.js not found at \/nonexistent\/bin\/node/);
   }, 180_000);
 
   it('requeues a job whose image is missing (the starter\'s self test fails, the wrapper never runs), then holds it', async () => {

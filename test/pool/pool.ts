@@ -173,7 +173,19 @@ export class Pool {
     await acquireLock();
     installFixtures();
     const wrapper = installWrapper(nodeForJobs(), OPT);
-    writeFileSync(join(OPT, 'shim'), `#!/bin/sh\nexec ${wrapper} --config ${OPT}/wrapper.env "$@"\n`, { mode: 0o755 });
+    // A copy whose front names a Node that does not exist: what a node with a broken install runs.
+    const noNode = join(OPT, 'condor-job-wrapper-nonode');
+    writeFileSync(noNode, readFileSync(wrapper, 'utf8').replace(/^cjw_node=.*$/m, 'cjw_node=/nonexistent/bin/node'), { mode: 0o755 });
+    chmodSync(noNode, 0o755);
+    // The documented two-line shim, plus (test pool only) a switch to the broken copy for jobs
+    // whose ad asks for it, so that one pool can run that node failure beside healthy jobs.
+    const shim = [
+      '#!/bin/sh',
+      `if [ -n "$_CONDOR_JOB_AD" ] && grep -q '^${NO_NODE_ATTR} = true' "$_CONDOR_JOB_AD" 2>/dev/null; then exec ${noNode} --config ${OPT}/wrapper.env "$@"; fi`,
+      `exec ${wrapper} --config ${OPT}/wrapper.env "$@"`,
+      '',
+    ].join('\n');
+    writeFileSync(join(OPT, 'shim'), shim, { mode: 0o755 });
     chmodSync(join(OPT, 'shim'), 0o755);
     console.log(`pool suite ${this.suite}: HTCondor ${this.version}, Node ${process.version} (${process.execPath})`);
   }
@@ -403,6 +415,8 @@ export const SITE = {
 
 /** Job ad attribute that makes the site's test hook fail: a node error on demand. */
 export const BREAK_NODE_ATTR = 'CJW_PoolTestBreakNode';
+/** Job ad attribute that makes the test shim run a wrapper copy whose Node path is wrong. */
+export const NO_NODE_ATTR = 'CJW_PoolTestNoNode';
 /** Input file whose presence in the scratch dir makes the inside hook fail. */
 export const BREAK_INSIDE_FILE = 'cjw-break-inside';
 
