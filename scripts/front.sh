@@ -19,7 +19,12 @@ fi
 cjw_fail() {
   cjw_msg="condor-job-wrapper: node error: internal error: $1"
   printf '%s\n' "$cjw_msg" >&2
-  if [ -n "${_CONDOR_WRAPPER_ERROR_FILE-}" ]; then printf '%s\n' "$cjw_msg" >"$_CONDOR_WRAPPER_ERROR_FILE"; fi
+  if [ -n "${_CONDOR_WRAPPER_ERROR_FILE-}" ]; then
+    printf '%s\n' "$cjw_msg" >"$_CONDOR_WRAPPER_ERROR_FILE"
+    # A node error: let the starter (condor, owner's group) see the file, so it requeues (act/report.ts).
+    cjw_dir=${_CONDOR_WRAPPER_ERROR_FILE%/*}
+    [ "$cjw_dir" = "$_CONDOR_WRAPPER_ERROR_FILE" ] || chmod g+x "$cjw_dir" 2>/dev/null
+  fi
   exit 70
 }
 [ -x "$cjw_node" ] || cjw_fail "Node.js not found at $cjw_node (set it in the first lines of $0)"

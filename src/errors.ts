@@ -248,9 +248,14 @@ export class WrapperError extends Error {
   }
 }
 
+// Matching control characters is this regex's whole purpose.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
+
 /** Newlines in job-controlled text must not split our one line (the starter turns them into "|"). */
 function oneLine(s: string): string {
-  return s.replace(/[\r\n]+/g, ' ').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
+  // Other control characters (a terminal escape in a job attribute) become "?".
+  return s.replace(/[\r\n]+/g, ' ').replace(CONTROL, '?');
 }
 
 export function formatLine(cls: ErrorClass, what: string, why: string): string {

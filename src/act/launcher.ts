@@ -22,7 +22,11 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const BODY = `cjw_fail() {
   cjw_line="condor-job-wrapper: node error: inside hook $1: $2"
   printf '%s\\n' "$cjw_line" >&2
-  if [ -n "$cjw_error_file" ]; then printf '%s\\n' "$cjw_line" >"$cjw_error_file" 2>/dev/null; fi
+  if [ -n "$cjw_error_file" ]; then
+    printf '%s\\n' "$cjw_line" >"$cjw_error_file" 2>/dev/null
+    # A node error: the starter (condor, owner's group) must see the file to requeue (act/report.ts).
+    chmod g+x "\${cjw_error_file%/*}" 2>/dev/null
+  fi
   exit ${Exit.UNAVAILABLE}
 }
 cjw_kill_tree() {

@@ -60,5 +60,5 @@ export function renderTroubleshooting(root: string): string {
   ];
   const partial = join(root, 'docs/troubleshooting-htcondor.md');
   if (existsSync(partial)) lines.push(readFileSync(partial, 'utf8').trimEnd(), '');
-  return `${lines.join('\n')}`;
+  return lines.join('\n');
 }

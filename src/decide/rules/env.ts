@@ -191,7 +191,17 @@ export function applyEnv(d: Draft, f: Facts): Draft {
     for (const p of prefixes) if (p !== primary && env.has(`${p}${k}`)) env.set(`${p}${k}`, v);
     change(`${primary}${k}=${shown(v)}`, source);
   };
-  for (const c of f.contributions) for (const [k, v] of c.env) setInside(k, v, `inside environment from setup hook ${c.hook}`);
+  for (const c of f.contributions) {
+    for (const [k, v] of c.env) {
+      // A hook's variable meets the same drop list as the job's (an LD_PRELOAD from a hook is still refused).
+      const entry = GPU_VARS.has(k) ? undefined : dropEntry(f.config.envDrop, k);
+      if (entry !== undefined) {
+        change(`dropped ${k} from setup hook ${c.hook}`, `CJW_ENV_DROP entry ${entry} (${f.config.origins.get('CJW_ENV_DROP') ?? 'default'}) applies to hook output too`);
+        continue;
+      }
+      setInside(k, v, `inside environment from setup hook ${c.hook}`);
+    }
+  }
   const setOrigin = f.config.origins.get('CJW_ENV_SET') ?? 'default';
   for (const [k, v] of f.config.envSet) setInside(k, v, `CJW_ENV_SET (${setOrigin}), applied last`);
 

@@ -219,6 +219,18 @@ describe('CJW_ENV_SET and hook environment', () => {
     expect(reasons(d)).toContain('SINGULARITYENV_HOOK_ONLY="h" | inside environment from setup hook 10-site');
   });
 
+  it('applies CJW_ENV_DROP to setup-hook variables too (GPU visibility excepted)', () => {
+    const cfg = 'CJW_ENV_DROP="LD_PRELOAD,BAD_*,CUDA_VISIBLE_DEVICES"\n';
+    const hook: HookContribution = { hook: '20-evil', binds: [], env: new Map([['LD_PRELOAD', '/tmp/evil.so'], ['BAD_X', '1'], ['GOOD', 'g'], ['CUDA_VISIBLE_DEVICES', '0']]) };
+    const d = run(line24(), facts({}, cfg, [hook]));
+    expect(get(d, 'SINGULARITYENV_LD_PRELOAD')).toBeUndefined();
+    expect(get(d, 'SINGULARITYENV_BAD_X')).toBeUndefined();
+    expect(get(d, 'SINGULARITYENV_GOOD')).toBe('g');
+    expect(get(d, 'SINGULARITYENV_CUDA_VISIBLE_DEVICES')).toBe('0');
+    expect(reasons(d)).toContain('dropped LD_PRELOAD from setup hook 20-evil | CJW_ENV_DROP entry LD_PRELOAD (/etc/condor-job-wrapper/wrapper.env) applies to hook output too');
+    expect(reasons(d)).toContain('dropped BAD_X from setup hook 20-evil | CJW_ENV_DROP entry BAD_* (/etc/condor-job-wrapper/wrapper.env) applies to hook output too');
+  });
+
   it('routes HOME (always) and PATH (Singularity 2.6 under -C) through the inside launcher', () => {
     const cfg = 'CJW_ENV_SET="HOME=/srv/home,PATH=/opt/site/bin:/usr/bin:/bin"\n';
     const d3 = run(line24(), facts({}, cfg));
