@@ -2,7 +2,7 @@
 // one run, on the same machine: median and spread over N runs, peak RSS, ratios. Writes the
 // table to docs/benchmarks.md. A benchmark, not a test: nothing here asserts on timings.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -16,29 +16,41 @@ const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 // The "runtime": a stand-in that does nothing and exits, so we time only what comes before it.
 const runtime = join(work, 'apptainer');
 symlinkSync('/bin/true', runtime);
+// The image must exist: the image rule checks it (a sandbox directory here).
+mkdirSync(join(work, 'image'));
 const line = [runtime, '-s', 'exec', '-S', '/tmp', '-S', '/var/tmp', '-W', work, '--pwd', '/srv', '-B', `${work}:/srv`, '--home', work, '-C', join(work, 'image'), '/bin/echo', 'hello', 'two words'];
 const env = { _CONDOR_SCRATCH_DIR: work, _CONDOR_SLOT: 'slot1_1', TMPDIR: work, OMP_NUM_THREADS: '1' };
 
-function installed(nodePath, name) {
+// cache: true = as deployed, after `--check` (as root) stored V8's code cache for this build and
+// Node; false = a copy whose build id matches no cache (every job compiles the wrapper).
+function installed(nodePath, name, cache) {
   const p = join(work, name);
-  writeFileSync(p, readFileSync(join(root, 'wrapper/condor-job-wrapper'), 'utf8').replace(/^cjw_node=.*$/m, `cjw_node=${nodePath}`), { mode: 0o755 });
+  let text = readFileSync(join(root, 'wrapper/condor-job-wrapper'), 'utf8').replace(/^cjw_node=.*$/m, `cjw_node=${nodePath}`);
+  if (!cache) text = text.replace(/const BUILD = '([0-9a-f]+)'/, "const BUILD = 'bench-no-cache'");
+  writeFileSync(p, text, { mode: 0o755 });
+  if (cache) {
+    const r = spawnSync(p, ['--check', '--config', join(work, 'wrapper.env')], { encoding: 'utf8' });
+    if (!/code cache: wrote/.test(r.stdout)) console.log(`(${name}: no code cache written${process.getuid?.() === 0 ? '' : ': not root'}; its row is the no-cache case)`);
+  }
   return p;
 }
+const config = join(work, 'wrapper.env');
+writeFileSync(config, 'CJW_MODE=REQUIRED\nCJW_ENV_SET=SITE=bench\n');
 const shWrapper = join(work, 'exec-wrapper.sh');
 writeFileSync(shWrapper, '#!/bin/sh\nexec "$@"\n', { mode: 0o755 });
 // A config file so the wrapper does the work of a real site: parse, config, rules.
-const config = join(work, 'wrapper.env');
-writeFileSync(config, 'CJW_MODE=REQUIRED\nCJW_ENV_SET=SITE=bench\n');
 
 const cases = [
   { name: 'runtime stand-in called directly', cmd: line },
   { name: '`exec "$@"` sh wrapper', cmd: [shWrapper, ...line] },
   { name: 'bare `node -e 0` (Node 20)', cmd: [node20, '-e', '0'], ref: 'n20' },
-  { name: 'condor-job-wrapper on Node 20', cmd: [installed(node20, 'cjw20'), '--config', config, ...line], vs: 'n20' },
+  { name: 'condor-job-wrapper on Node 20, no code cache', cmd: [installed(node20, 'cjw20n', false), '--config', config, ...line], vs: 'n20' },
+  { name: 'condor-job-wrapper on Node 20 (code cache from --check)', cmd: [installed(node20, 'cjw20', true), '--config', config, ...line], vs: 'n20' },
 ];
 if (existsSync(node22)) {
   cases.push({ name: 'bare `node -e 0` (Node 22)', cmd: [node22, '-e', '0'], ref: 'n22' });
-  cases.push({ name: 'condor-job-wrapper on Node 22', cmd: [installed(node22, 'cjw22'), '--config', config, ...line], vs: 'n22' });
+  cases.push({ name: 'condor-job-wrapper on Node 22, no code cache', cmd: [installed(node22, 'cjw22n', false), '--config', config, ...line], vs: 'n22' });
+  cases.push({ name: 'condor-job-wrapper on Node 22 (code cache from --check)', cmd: [installed(node22, 'cjw22', true), '--config', config, ...line], vs: 'n22' });
 } else {
   console.log(`(no Node 22 at ${node22}: its rows are skipped)`);
 }

@@ -1,6 +1,7 @@
 // Builds the single-file wrapper: the bash front (scripts/front.sh) followed by the esbuild
 // bundle of src/main.ts. The result is committed; CI rebuilds it and fails when it differs.
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 
 const out = 'wrapper/condor-job-wrapper';
@@ -34,7 +35,7 @@ const lazyHeavy = {
     b.onLoad({ filter: /.*/, namespace: 'cjw-lazy' }, async (args) => {
       const inner = await build({
         stdin: { contents: `module.exports = require(${JSON.stringify(args.path)});`, resolveDir: process.cwd(), loader: 'js' },
-        bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: false, legalComments: 'none', write: false, logLevel: 'error',
+        bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, legalComments: 'none', write: false, logLevel: 'error',
       });
       const source = inner.outputFiles[0].text;
       return {
@@ -53,13 +54,23 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  minify: false,
+  minifyWhitespace: true, minifySyntax: true,
   legalComments: 'none',
   plugins: [lazyDotenvCrypto, lazyHeavy],
   write: false,
   logLevel: 'warning',
 });
 const js = result.outputFiles[0].text;
-writeFileSync(out, `${front}${js}`);
+// The code goes into a block comment after the loader (scripts/loader.js), which compiles it with
+// V8's code cache when --check has written one. "*/" inside it is stored as "*\x01/".
+const STAR_SLASH = '*\x01/';
+if (js.includes(STAR_SLASH)) throw new Error(`the bundle contains ${JSON.stringify(STAR_SLASH)}: pick another escape in scripts/build.mjs and scripts/loader.js`);
+if (/[^\x00-\x7f]/.test(js)) throw new Error('the bundle is not ASCII (esbuild charset changed?): V8 would scan it as two-byte text');
+const buildId = createHash('sha256').update(js).digest('hex').slice(0, 16);
+const loaderSrc = readFileSync('scripts/loader.js', 'utf8');
+if (!loaderSrc.includes('@@CJW_BUILD_ID@@') || loaderSrc.includes('*/')) throw new Error('scripts/loader.js: needs the build-id placeholder and no "*/"');
+const loader = loaderSrc.replace("@@CJW_BUILD_ID@@", buildId);
+const text = `${front}${loader}\n/*CJW-MAIN\n${js.split('*/').join(STAR_SLASH)}\n*/\n`;
+writeFileSync(out, text);
 chmodSync(out, 0o755);
-console.log(`${out}: ${Buffer.byteLength(front) + Buffer.byteLength(js)} bytes`);
+console.log(`${out}: ${Buffer.byteLength(text)} bytes, build ${buildId}`);

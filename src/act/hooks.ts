@@ -131,7 +131,7 @@ export async function runOutsideHooks(hooks: readonly HookFile[], vars: HookVari
       if (outputFile !== undefined) writeFileSync(outputFile, '', { mode: 0o600 });
       const stdout = new TailBuffer();
       const stderr = new TailBuffer();
-      const started = performance.now();
+      const started = Number(process.hrtime.bigint()) / 1e6;
       let timedOut = false;
       const child = execa(hook.path, [], {
         cwd: '/',
@@ -159,7 +159,7 @@ export async function runOutsideHooks(hooks: readonly HookFile[], vars: HookVari
       const r = await child;
       clearTimeout(timer);
       running = undefined;
-      const durationMs = Math.round(performance.now() - started);
+      const durationMs = Math.round(Number(process.hrtime.bigint()) / 1e6 - started);
       const outcome = timedOut ? 'timeout' : r.exitCode === 0 ? 'ok' : 'failed';
       const result: HookResult = {
         stage: hook.stage,

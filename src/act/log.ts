@@ -101,7 +101,8 @@ export class JobLog {
   private readonly hookResults: HookResult[] = [];
   private facts?: Facts;
   private plan?: Plan;
-  private readonly started = performance.now();
+  // process.hrtime, not performance.now(): that global loads perf_hooks (13 internal modules) per job.
+  private readonly started = Number(process.hrtime.bigint()) / 1e6;
 
   constructor(
     private readonly config: Pick<Config, 'log' | 'logLevel'>,
@@ -146,7 +147,7 @@ export class JobLog {
       env: this.env,
       hooks: this.hookResults,
       exit,
-      durationMs: Math.round(performance.now() - this.started),
+      durationMs: Math.round(Number(process.hrtime.bigint()) / 1e6 - this.started),
       ...(this.facts === undefined ? {} : { facts: this.facts }),
       ...(this.plan === undefined ? {} : { plan: this.plan }),
     };

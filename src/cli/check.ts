@@ -5,7 +5,11 @@
 // matching jobs instead of failing each one. Loaded only when asked (dynamic import in run.ts).
 
 import { version as wrapperVersion } from '../../package.json';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Handover } from '../act/front';
+import { writeCodeCache } from '../act/codeCache';
 import { displayRuntime, missingFlagReason } from '../decide/rules/compat';
 import { parseExtraArgs } from '../decide/rules/extraArgs';
 import { Exit, WrapperError } from '../errors';
@@ -264,16 +268,34 @@ export function humanOutput(r: CheckResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function runCheck(opts: OwnOptions, ctx: RunContext): Promise<Handover> {
+/**
+ * Warms the job path with one --explain decision on HTCondor's default line (nothing runs), then
+ * stores V8's code cache for it (root only; scripts/loader.js). Never affects the verdict.
+ */
+async function withCodeCache(r: CheckResult): Promise<CheckResult> {
+  const scratch = mkdtempSync(join(tmpdir(), 'cjw-check-'));
+  try {
+    const line = ['/usr/bin/apptainer', '-s', 'exec', '-S', '/tmp', '-S', '/var/tmp', '-W', scratch, '--pwd', '/srv', '-B', `${scratch}:/srv`, '-B', '/etc/hosts:/etc/hosts:ro', '--home', scratch, '-C', scratch, '/bin/true'];
+    const { run } = await import('./run');
+    await run({ argv: ['--explain', '--', ...line], env: new Map([['_CONDOR_SCRATCH_DIR', scratch], ['PATH', '/usr/bin:/bin']]), cwd: scratch, stdout: () => undefined, stderr: () => undefined }).catch(() => undefined);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  const w = writeCodeCache(process.getuid?.() === 0);
+  return { ...r, items: [...r.items, { status: w.ok ? 'ok' : 'warn', area: 'code cache', text: w.text }] };
+}
+
+export async function runCheck(opts: OwnOptions, ctx: RunContext): Promise<Handover> {
   if (opts.command.length > 0) {
     throw new WrapperError('usage.unknown-option', `--check takes no command (got ${opts.command[0] ?? ''})`, 'see condor-job-wrapper --help');
   }
-  const r = runChecks(opts.config);
+  const checked = runChecks(opts.config);
+  const r = await withCodeCache(checked);
   if (opts.classad) {
     ctx.stdout(classAdOutput(r));
     // The ad carries the verdict; a non-zero exit would only make the startd log a warning.
-    return Promise.resolve({ kind: 'exit', code: 0 });
+    return { kind: 'exit', code: 0 };
   }
   ctx.stdout(humanOutput(r));
-  return Promise.resolve({ kind: 'exit', code: r.exitCode });
+  return { kind: 'exit', code: r.exitCode };
 }

@@ -14,6 +14,7 @@ import type { Facts } from '../facts/types';
 import type { Invocation } from '../invocation/model';
 import type { Handover } from '../act/front';
 import { resolveProgram } from '../act/resolve';
+import { codeCacheLine } from '../act/codeCache';
 import { runHooksAndRedecide } from '../act/hooks';
 import { writeLauncher } from '../act/launcher';
 import { JobLog } from '../act/log';
@@ -38,7 +39,7 @@ export async function run(ctx: RunContext): Promise<Handover> {
     return EXIT_OK;
   }
   if (opts.version) {
-    ctx.stdout(`condor-job-wrapper ${version}\n`);
+    ctx.stdout(`condor-job-wrapper ${version}\n${codeCacheLine()}\n`);
     return EXIT_OK;
   }
   if (opts.check) {

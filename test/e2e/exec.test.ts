@@ -151,7 +151,7 @@ describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
   });
 
   it('answers --version and --help, and refuses an unknown own option with 64', () => {
-    expect(runWrapper(['--version'], { wrapper }).stdout).toMatch(/^condor-job-wrapper \d+\.\d+\.\d+\n$/);
+    expect(runWrapper(['--version'], { wrapper }).stdout).toMatch(/^condor-job-wrapper \d+\.\d+\.\d+\ncode cache: \/var\/cache\/condor-job-wrapper\/code-[0-9a-f]{16}-v[0-9.]+-x64\.bin: (used|absent|rejected by V8 \(stale\)|ignored [^\n]*)\n$/);
     expect(runWrapper(['--help'], { wrapper }).stdout).toMatch(/^usage: condor-job-wrapper/);
     const r = runWrapper(['--frobnicate', '/bin/true'], { wrapper });
     expect(r.status).toBe(64);
