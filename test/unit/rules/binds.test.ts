@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { initialDraft } from '../../../src/decide/decide';
 import type { Draft } from '../../../src/decide/plan';
 import { applyBinds, bindSpec, hasMountFlag, mountSpec } from '../../../src/decide/rules/binds';
-import { WrapperError } from '../../../src/errors';
 import { parseClassAd } from '../../../src/facts/classad';
 import { parseConfig } from '../../../src/facts/config/load';
 import { probePaths } from '../../../src/facts/paths';
@@ -18,6 +17,7 @@ import type { FamilyId } from '../../../src/invocation/flagTable';
 import { tableFor } from '../../../src/invocation/families/index';
 import { render } from '../../../src/invocation/model';
 import { parseInvocation } from '../../../src/invocation/parse';
+import { thrown } from './thrown';
 
 const S = '/x/dir_1';
 
@@ -60,16 +60,6 @@ function run(argv: string[], f: Facts, dispatch: 'starter-built' | 'wrapper-buil
   const family = f.runtime?.family ?? 'singularity3';
   const invocation = parseInvocation(argv, tableFor(family));
   return applyBinds({ ...initialDraft({ dispatch, invocation, command: argv }, f), invocation }, f);
-}
-
-function thrown(fn: () => unknown): WrapperError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof WrapperError) return e;
-    throw e;
-  }
-  throw new Error('expected a WrapperError');
 }
 
 const argvOf = (d: Draft): string[] => (d.invocation === undefined ? [] : render(d.invocation));

@@ -11,12 +11,12 @@ import { extraArgsRule } from '../../../src/decide/rules/extraArgs';
 import { gpuRule } from '../../../src/decide/rules/gpu';
 import { nestedRule } from '../../../src/decide/rules/nested';
 import { compatRule } from '../../../src/decide/rules/compat';
-import { WrapperError } from '../../../src/errors';
 import { parseClassAd } from '../../../src/facts/classad';
 import { parseConfig } from '../../../src/facts/config/load';
 import type { Facts, NestedFact } from '../../../src/facts/types';
 import type { FamilyId } from '../../../src/invocation/flagTable';
 import { render } from '../../../src/invocation/model';
+import { thrown } from './thrown';
 
 const ROOT = join(__dirname, '../../..');
 const S26 = '/opt/singularity-2.6.1/bin/singularity';
@@ -58,16 +58,6 @@ function run(argv: string[], s: Setup): Draft {
 }
 
 const out = (d: Draft): string[] => (d.invocation === undefined ? [] : render(d.invocation));
-
-function thrown(fn: () => unknown): WrapperError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof WrapperError) return e;
-    throw e;
-  }
-  throw new Error('expected a WrapperError');
-}
 
 const V24 = '/tmp/personal-condor-verify/execute/dir_26434';
 const V24L = '/tmp/personal-condor-verify/execute/dir_25752';

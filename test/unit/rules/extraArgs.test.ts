@@ -4,13 +4,13 @@
 import { initialDraft } from '../../../src/decide/decide';
 import type { Draft } from '../../../src/decide/plan';
 import { applyExtraArgs } from '../../../src/decide/rules/extraArgs';
-import { WrapperError } from '../../../src/errors';
 import { parseConfig } from '../../../src/facts/config/load';
 import type { Facts, RuntimeFact } from '../../../src/facts/types';
 import { tableFor } from '../../../src/invocation/families/index';
 import type { FamilyId } from '../../../src/invocation/flagTable';
 import { render } from '../../../src/invocation/model';
 import { parseInvocation } from '../../../src/invocation/parse';
+import { thrown } from './thrown';
 
 const IMG = '/images/el9.sif';
 const RT = '/usr/bin/rt';
@@ -30,16 +30,6 @@ function facts(cfg: string, runtime: Partial<RuntimeFact> = {}): Facts {
 function draft(family: FamilyId): Draft {
   const inv = parseInvocation([RT, 'exec', '-C', IMG, '/bin/echo', '--ipc'], tableFor(family));
   return initialDraft({ dispatch: 'starter-built', command: render(inv), invocation: inv }, facts(''));
-}
-
-function thrown(fn: () => unknown): WrapperError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof WrapperError) return e;
-    throw e;
-  }
-  throw new Error('expected a WrapperError');
 }
 
 const line = (d: Draft): string[] => (d.invocation === undefined ? [] : render(d.invocation));

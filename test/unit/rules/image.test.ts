@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { initialDraft } from '../../../src/decide/decide';
 import type { Draft } from '../../../src/decide/plan';
 import { applyImage } from '../../../src/decide/rules/image';
-import { WrapperError } from '../../../src/errors';
 import { parseConfig } from '../../../src/facts/config/load';
 import { gatherPaths } from '../../../src/facts/paths';
 import type { Facts, PathFact } from '../../../src/facts/types';
 import { tableFor } from '../../../src/invocation/families/index';
 import { parseInvocation } from '../../../src/invocation/parse';
+import { thrown } from './thrown';
 
 type Kind = PathFact['kind'];
 
@@ -37,16 +37,6 @@ const argv = (image: string): string[] => ['/opt/singularity-3.4.2/bin/singulari
 function run(image: string, f: Facts): Draft {
   const invocation = parseInvocation(argv(image), tableFor('singularity3'));
   return applyImage(initialDraft({ dispatch: 'starter-built', invocation, command: argv(image) }, f), f);
-}
-
-function thrown(fn: () => unknown): WrapperError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof WrapperError) return e;
-    throw e;
-  }
-  throw new Error('expected a WrapperError');
 }
 
 const ALLOW = 'CJW_IMAGE_ALLOW="/cvmfs/singularity.opensciencegrid.org/**,/img/*.sif,docker://alpine:*"\n';

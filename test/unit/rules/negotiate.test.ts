@@ -4,13 +4,13 @@
 import { initialDraft } from '../../../src/decide/decide';
 import type { Draft } from '../../../src/decide/plan';
 import { negotiate, negotiateRule, raisedRequest, TABLE } from '../../../src/decide/rules/negotiate';
-import { WrapperError } from '../../../src/errors';
 import { parseClassAd } from '../../../src/facts/classad';
 import type { PolicyMode, RequestMode } from '../../../src/facts/config/schema';
 import { parseConfig } from '../../../src/facts/config/load';
 import type { Facts, RuntimeFact } from '../../../src/facts/types';
 import { tableFor } from '../../../src/invocation/families/index';
 import { parseInvocation } from '../../../src/invocation/parse';
+import { thrown } from './thrown';
 
 const SITES: PolicyMode[] = ['NEVER', 'OPTIONAL', 'PREFERRED', 'REQUIRED'];
 
@@ -50,16 +50,6 @@ function facts(cfg: string, o: { runtime?: RuntimeFact; jobAd?: string } = {}): 
 
 function wrapperDraft(f: Facts, command = ['/bin/echo', 'hi']): Draft {
   return initialDraft({ dispatch: 'wrapper-built', command }, f);
-}
-
-function thrown(fn: () => unknown): WrapperError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof WrapperError) return e;
-    throw e;
-  }
-  throw new Error('expected a WrapperError');
 }
 
 describe('negotiate(): the glideinWMS table, request = row, site = column', () => {

@@ -5,7 +5,6 @@ import { existsSync } from 'node:fs';
 import { decide, initialDraft } from '../../../src/decide/decide';
 import type { Draft } from '../../../src/decide/plan';
 import { applyNested, nestedRule } from '../../../src/decide/rules/nested';
-import { WrapperError } from '../../../src/errors';
 import { parseConfig } from '../../../src/facts/config/load';
 import { gatherFacts } from '../../../src/facts/gather';
 import { detectNested, detectSetuidRuntime, isIdentityUidMap, nestedFactFor, type HostProbe } from '../../../src/facts/host';
@@ -14,6 +13,7 @@ import { tableFor } from '../../../src/invocation/families/index';
 import type { FamilyId } from '../../../src/invocation/flagTable';
 import { render } from '../../../src/invocation/model';
 import { parseInvocation } from '../../../src/invocation/parse';
+import { thrown } from './thrown';
 
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 const IMG = '/images/el9.sif';
@@ -40,16 +40,6 @@ function draftOf(family: FamilyId, flags: string[], runtime = '/usr/bin/apptaine
 function argvAfter(d: Draft): string[] {
   if (d.invocation === undefined) throw new Error('no invocation');
   return render(d.invocation);
-}
-
-function thrown(fn: () => unknown): WrapperError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof WrapperError) return e;
-    throw e;
-  }
-  throw new Error('expected a WrapperError');
 }
 
 const INSIDE: NestedFact = { inside: true, evidence: '/.singularity.d exists' };

@@ -6,27 +6,17 @@ import { join } from 'node:path';
 import { applyRules, initialDraft } from '../../../src/decide/decide';
 import { negotiateRule } from '../../../src/decide/rules/negotiate';
 import { buildLine, checkedScratch, chooseImage, envCopyPrefix, starterEnv, wrapperBuiltRule } from '../../../src/decide/rules/wrapperBuilt';
-import { WrapperError } from '../../../src/errors';
 import { parseClassAd } from '../../../src/facts/classad';
 import { parseConfig } from '../../../src/facts/config/load';
 import type { FamilyId } from '../../../src/invocation/flagTable';
 import type { Facts, RuntimeFact, ScratchFact } from '../../../src/facts/types';
 import { render } from '../../../src/invocation/model';
+import { thrown } from './thrown';
 
 const ROOT = join(__dirname, '../../..');
 
 function config(text: string) {
   return parseConfig(text === '' ? [] : [{ path: '/etc/condor-job-wrapper/wrapper.env', text }]);
-}
-
-function thrown(fn: () => unknown): WrapperError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof WrapperError) return e;
-    throw e;
-  }
-  throw new Error('expected a WrapperError');
 }
 
 const line = (scratch: string, pwd: string, image: string, payload: string[], pre: string[] = [], target = '/srv'): string[] => [
