@@ -28,12 +28,9 @@ cjw_fail() {
   exit 70
 }
 [ -x "$cjw_node" ] || cjw_fail "Node.js not found at $cjw_node (set it in the first lines of $0)"
-# The loader (scripts/loader.js, put here by the build) runs with -e: Node then need not read and
-# compile this whole file before it can start.
-cjw_loader=@@CJW_LOADER@@
 cjw_rec=()
 exec {cjw_out}>&1
-while IFS= read -r -d '' cjw_r; do cjw_rec+=("$cjw_r"); done < <(exec -c "$cjw_node" -e "$cjw_loader" "$0" --cjw-front-v1 "$@" 3>&1 1>&"$cjw_out" {cjw_out}>&-)
+while IFS= read -r -d '' cjw_r; do cjw_rec+=("$cjw_r"); done < <(exec -c "$cjw_node" "$0" --cjw-front-v1 "$@" 3>&1 1>&"$cjw_out" {cjw_out}>&-)
 # Reap Node before the exec, so that no Node process (not even a zombie) outlives the handover.
 wait "$!" 2>/dev/null
 exec {cjw_out}>&-

@@ -1,49 +1,44 @@
-// condor-job-wrapper loader (scripts/loader.js). scripts/build.mjs puts it twice into the bundle:
-// in the bash front, which runs it with `node -e` (Node then never reads or compiles the 270 KB
-// file itself: ~2 ms per job), and after the front, for a direct `node condor-job-wrapper`.
-// It must hold no single quote (it sits in a quoted bash string) and no comment terminator.
-// The code of the wrapper follows in a block comment, which V8 only scans. The loader compiles it with
-// vm.Script and, when `--check` (as root) has left one, the V8 code cache for this exact build and
+// condor-job-wrapper loader (scripts/loader.js, inlined by scripts/build.mjs after the bash front).
+// The wrapper's code follows in a block comment, which V8 only scans. The loader compiles it with
+// vm.Script and, when `--check` (as root) has left one, V8's code cache for this exact build and
 // Node version: that skips most parsing and compiling, the largest part of our start-up.
 // The cache is trusted only when the file and its directory are root-owned and writable by root
 // alone; anything else (absent, forged, stale, other Node) means a normal compile.
-"use strict";
+'use strict';
 (function cjwLoad() {
-  const fs = require("node:fs");
-  const vm = require("node:vm");
-  // Under `node -e` the file is the first argument (the front passes "$0").
-  const self = __filename === "[eval]" ? process.argv[1] : __filename;
-  const BUILD = "@@CJW_BUILD_ID@@";
-  const DIR = "/var/cache/condor-job-wrapper";
+  const fs = require('node:fs');
+  const vm = require('node:vm');
+  const BUILD = '@@CJW_BUILD_ID@@';
+  const DIR = '/var/cache/condor-job-wrapper';
   const file = `${DIR}/code-${BUILD}-${process.version}-${process.arch}.bin`;
-  const text = fs.readFileSync(self, "latin1");
-  const open = `\n/${"*"}CJW-MAIN\n`;
+  const text = fs.readFileSync(__filename, 'latin1');
+  const open = `\n/${'*'}CJW-MAIN\n`;
   const start = text.indexOf(open);
-  const end = text.lastIndexOf(`\n${"*"}/`);
-  if (start < 0 || end <= start) throw new Error(`${self}: the code of the wrapper is missing (a damaged copy?)`);
+  const end = text.lastIndexOf(`\n${'*'}/`);
+  if (start < 0 || end <= start) throw new Error(`${__filename}: the wrapper's code is missing (a damaged copy?)`);
   // A comment cannot hold its own terminator: the build stored each one as "*\x01/".
-  const code = text.slice(start + open.length, end).split("*\x01/").join("*" + "/");
+  const code = text.slice(start + open.length, end).split('*\x01/').join('*' + '/');
   const source = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
   const rootOnly = (st) => st.uid === 0 && (st.mode & 0o022) === 0;
   let cachedData;
-  let state = "absent";
+  let state = 'absent';
   try {
     if (rootOnly(fs.statSync(DIR))) {
       const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
       try {
         const st = fs.fstatSync(fd);
         if (st.isFile() && rootOnly(st) && st.size < 16 * 1024 * 1024) cachedData = fs.readFileSync(fd);
-        else state = "ignored (not a root-only file)";
+        else state = 'ignored (not a root-only file)';
       } finally {
         fs.closeSync(fd);
       }
-    } else state = "ignored (directory not root-only)";
+    } else state = 'ignored (directory not root-only)';
   } catch {
     // absent or unreadable: compile normally
   }
-  const script = new vm.Script(source, { filename: self, ...(cachedData === undefined ? {} : { cachedData }) });
-  if (cachedData !== undefined) state = script.cachedDataRejected === true ? "rejected by V8 (stale)" : "used";
+  const script = new vm.Script(source, { filename: __filename, ...(cachedData === undefined ? {} : { cachedData }) });
+  if (cachedData !== undefined) state = script.cachedDataRejected === true ? 'rejected by V8 (stale)' : 'used';
   // For --version (which reports it) and --check (which writes it); not visible to the job.
   globalThis.__cjwCodeCache = { file, state, build: BUILD, script };
-  script.runInThisContext()(module.exports, require, module, self, require("node:path").dirname(self));
+  script.runInThisContext()(module.exports, require, module, __filename, __dirname);
 })();

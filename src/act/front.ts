@@ -61,13 +61,10 @@ export function readFrontEnvironment(ppid: number): Map<string, string> {
 
 /**
  * The job's argv exactly: /proc/self/cmdline holds the bytes Node decoded lossily. Layout:
- * node, -e, the loader, the script, marker, then the job argv.
+ * node, script, marker, then the job argv.
  */
 export function readFrontArgv(): string[] {
-  const buf = readFileSync('/proc/self/cmdline');
-  // Arguments are numbered from the marker (node, -e, the loader, the script, marker, job argv).
-  const marker = buf.toString('latin1').split('\0').indexOf(FRONT_MARKER);
-  const all = decodeRecords(buf, (i) => `argument ${i - marker}`);
+  const all = decodeRecords(readFileSync('/proc/self/cmdline'), (i) => `argument ${i - 2}`);
   const at = all.indexOf(FRONT_MARKER);
   if (at < 0) throw new Error('front marker missing from /proc/self/cmdline');
   return all.slice(at + 1);
