@@ -26,12 +26,15 @@ const env = { _CONDOR_SCRATCH_DIR: work, _CONDOR_SLOT: 'slot1_1', TMPDIR: work, 
 function installed(nodePath, name, cache) {
   const p = join(work, name);
   let text = readFileSync(join(root, 'wrapper/condor-job-wrapper'), 'utf8').replace(/^cjw_node=.*$/m, `cjw_node=${nodePath}`);
-  if (!cache) text = text.replace(/const BUILD = '([0-9a-f]+)'/, "const BUILD = 'bench-no-cache'");
+  if (!cache) text = text.replace(/const BUILD = (['"])[0-9a-f]+\1/g, 'const BUILD = "bench-no-cache"');
   writeFileSync(p, text, { mode: 0o755 });
   if (cache) {
     const r = spawnSync(p, ['--check', '--config', join(work, 'wrapper.env')], { encoding: 'utf8' });
     if (!/code cache: wrote/.test(r.stdout)) console.log(`(${name}: no code cache written${process.getuid?.() === 0 ? '' : ': not root'}; its row is the no-cache case)`);
   }
+  // Say what each row really measured (the loader reports the cache state on --version).
+  const state = /code cache: \S+: (.*)/.exec(spawnSync(p, ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown';
+  if ((state === 'used') !== cache) throw new Error(`${name}: code cache state "${state}", expected ${cache ? 'used' : 'not used'}`);
   return p;
 }
 const config = join(work, 'wrapper.env');
