@@ -30,12 +30,29 @@ cjw_fail() {
 [ -x "$cjw_node" ] || cjw_fail "Node.js not found at $cjw_node (set it in the first lines of $0)"
 cjw_rec=()
 exec {cjw_out}>&1
-while IFS= read -r -d '' cjw_r; do cjw_rec+=("$cjw_r"); done < <(exec -c "$cjw_node" "$0" --cjw-front-v1 "$@" 3>&1 1>&"$cjw_out" {cjw_out}>&-)
+# The decision arrives length-framed (src/act/front.ts, writeHandover): "CJW2", the table's
+# length in 8 digits, the table of record lengths, the records. read -N takes each record in one
+# read(2); the -d '' form would cost one read(2) per byte of the job's environment.
+{
+  if IFS= read -r -N 12 cjw_h && [[ $cjw_h =~ ^CJW2[0-9]{8}$ ]] && IFS= read -r -N "$((10#${cjw_h:4}))" cjw_t &&
+    [[ $cjw_t =~ ^[0-9]{1,9}( [0-9]{1,9})*$ ]]; then
+    set -f
+    IFS=' '
+    cjw_len=($cjw_t)
+    unset IFS
+    set +f
+    for cjw_l in "${cjw_len[@]}"; do
+      cjw_r=
+      [ "$cjw_l" = 0 ] || IFS= read -r -N "$((10#$cjw_l))" cjw_r || break
+      cjw_rec+=("$cjw_r")
+    done
+  fi
+} < <(exec -c "$cjw_node" "$0" --cjw-front-v1 "$@" 3>&1 1>&"$cjw_out" {cjw_out}>&-)
 # Reap Node before the exec, so that no Node process (not even a zombie) outlives the handover.
 wait "$!" 2>/dev/null
 exec {cjw_out}>&-
 cjw_n=${#cjw_rec[@]}
-if [ "$cjw_n" -ge 4 ] && [ "${cjw_rec[0]}" = CJW1 ] && [ "${cjw_rec[cjw_n-1]}" = END ]; then
+if [ "$cjw_n" -ge 4 ] && [ "${cjw_rec[0]}" = CJW2 ] && [ "${cjw_rec[cjw_n-1]}" = END ]; then
   if [ "${cjw_rec[1]}" = exit ]; then exit "${cjw_rec[2]}"; fi
   if [ "${cjw_rec[1]}" = exec ]; then
     cjw_e=${cjw_rec[2]}

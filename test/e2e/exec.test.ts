@@ -40,6 +40,21 @@ describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
     expect(Object.fromEntries(rt.env())).toEqual(env);
   });
 
+  it('hands over a large environment intact through the length-framed decision (CJW2)', () => {
+    const rt = standin('apptainer');
+    // Every non-NUL byte value that is valid UTF-8 as one character, bash's internal quoting bytes
+    // (\x01, \x7f) included; a 100 KB value; 400 variables; values that look like framing.
+    let allAscii = '';
+    for (let c = 1; c < 128; c++) allAscii += String.fromCharCode(c);
+    const env: Record<string, string> = { _CONDOR_SCRATCH_DIR: '/tmp', ALL: allAscii, BIG: 'v'.repeat(100_000), FAKE: 'CJW200000003END', DIGITS: '12 0 7', UNI: 'é€😀' };
+    for (let i = 0; i < 400; i++) env[`V${i}`] = i % 7 === 0 ? '' : `value ${i}\n`;
+    const r = runWrapper([rt.path, 'exec', IMG, '/bin/true', '', 'END', 'CJW2'], { wrapper, env });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(Object.fromEntries(rt.env())).toEqual(env);
+    expect(rt.argv().slice(-3)).toEqual(['', 'END', 'CJW2']);
+  });
+
   it('returns the payload exit code', () => {
     const rt = standin('apptainer');
     const r = runWrapper([rt.path, 'exec', IMG, '/bin/sh', '-c', 'exit 37'], { wrapper });
