@@ -52,7 +52,7 @@ export interface CheckResult {
 export interface CheckEnv {
   readonly host: HostProbe;
   /** `RUNTIME --version` and the cache write (root only). */
-  readonly refresh: (path: string) => { version?: RuntimeVersion; notWritten?: string; file: string };
+  readonly refresh: (path: string) => { version?: RuntimeVersion; notWritten?: string; file: string; pruned?: readonly string[] };
   readonly loadConfig: (file: string | undefined) => Config;
 }
 
@@ -114,6 +114,7 @@ function checkRuntime(config: Config, rt: { path: string; explicit: boolean }, e
   const kind = { family, ...(v === undefined ? {} : { version: v }) };
   if (r.version === undefined) items.push(fail(area, `cannot tell its version: ${r.notWritten ?? 'unknown'}`));
   else items.push(ok(area, `${displayRuntime(kind)}${r.notWritten === undefined ? ` (version cached in ${r.file})` : ` (cache not written: ${r.notWritten})`}`));
+  if (r.pruned !== undefined && r.pruned.length > 0) items.push(ok(area, `removed ${r.pruned.length} cached version(s) of runtimes that no longer exist`));
 
   // S5.5: a GPU flag the runtime lacks would be silently missing from every GPU job.
   const gpuMissing = missingFlagReason(kind, config.gpuFlag) ?? (tableFor(family).actions.exec?.some((d) => d.names.includes(config.gpuFlag)) === true ? undefined : `${displayRuntime(kind)} has no ${config.gpuFlag}`);

@@ -2,7 +2,7 @@
 // run as root, stores `RUNTIME --version` in a root-owned cache keyed on the runtime file's path,
 // inode, size and mtime. A job cannot write the cache; a stale or forged entry is ignored.
 
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { familyFromBasename, familyFromVersionText } from '../invocation/families/index';
 import type { FamilyId } from '../invocation/flagTable';
@@ -146,6 +146,8 @@ export interface RefreshResult {
   /** Why the cache was not written (not root, probe failed, write failed); undefined when written. */
   readonly notWritten?: string;
   readonly file: string;
+  /** Entries removed because their runtime no longer exists (written only when the cache was). */
+  readonly pruned?: readonly string[];
 }
 
 /** Writes the entry atomically (temp file + rename), mode 0644 in a 0755 dir, root only. */
@@ -190,7 +192,44 @@ export function refreshCache(path: string, opts: { dir?: string; uid?: number; o
   } catch (e) {
     return { file, version, versionText, notWritten: `cannot write ${file}: ${e instanceof Error ? e.message : String(e)}` };
   }
-  return { file, version, versionText };
+  const pruned = pruneGone(dir);
+  return { file, version, versionText, ...(pruned.length === 0 ? {} : { pruned }) };
+}
+
+const ENTRY_NAME = /^[A-Za-z0-9._-]+-[0-9a-f]{16}\.json$/;
+
+/**
+ * Removes the entries whose runtime no longer exists (a runtime moved or uninstalled, a test's
+ * stand-in): without it the directory only grows. An entry for a runtime that is still there but
+ * was reinstalled is left alone; the next --check that names it replaces it. Returns the removed files.
+ */
+export function pruneGone(dir: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!ENTRY_NAME.test(name)) continue;
+    const file = join(dir, name);
+    let entry: unknown;
+    try {
+      entry = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      continue; // unreadable or half-written: not ours to judge
+    }
+    if (!isCacheEntry(entry) || cacheFile(entry.path, dir) !== file) continue;
+    try {
+      statSync(entry.path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') continue;
+      rmSync(file, { force: true });
+      removed.push(file);
+    }
+  }
+  return removed;
 }
 
 /** `RUNTIME --version` once, without writing the cache (a job must not fill it). */

@@ -58,6 +58,23 @@ describe('refreshCache (what --check does)', () => {
     expect(refreshCache(s.rt, { dir: s.cache, uid: ME, owner: ME }).version).toEqual({ family, version, source: 'probe' });
   });
 
+  it('prunes the entries of runtimes that no longer exist, and only those', () => {
+    const s = setup();
+    const gone = setup('apptainer version 1.3.6', 'apptainer');
+    expect(refreshCache(gone.rt, { dir: s.cache, uid: ME, owner: ME }).notWritten).toBeUndefined();
+    const goneFile = cacheFile(gone.rt, s.cache);
+    rmSync(gone.dir, { recursive: true, force: true });
+    const foreign = join(s.cache, 'notes.json');
+    writeFileSync(foreign, '{"path":"/nonexistent"}');
+    const r = refreshCache(s.rt, { dir: s.cache, uid: ME, owner: ME });
+    expect(r.pruned).toEqual([goneFile]);
+    expect(existsSync(goneFile)).toBe(false);
+    expect(existsSync(cacheFile(s.rt, s.cache))).toBe(true);
+    expect(existsSync(foreign)).toBe(true);
+    // Nothing more to prune: the key is absent.
+    expect(refreshCache(s.rt, { dir: s.cache, uid: ME, owner: ME }).pruned).toBeUndefined();
+  });
+
   it('unrecognised output or a missing runtime: nothing written, and says why', () => {
     const s = setup('hello');
     expect(refreshCache(s.rt, { dir: s.cache, uid: ME, owner: ME }).notWritten).toBe('unrecognised --version output "hello"');
