@@ -4,6 +4,7 @@
 // as NUL-separated records; then it execs the result itself. That gives a real exec (same pid,
 // no Node resident) on every Node version, with or without process.execve.
 
+import { isUtf8 } from 'node:buffer';
 import { closeSync, readFileSync, writeSync } from 'node:fs';
 import { WrapperError } from '../errors';
 
@@ -19,6 +20,14 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Splits a NUL-separated /proc record block into strings, refusing what is not valid UTF-8 (S3). */
 export function decodeRecords(buf: Buffer, what: (i: number) => string): string[] {
+  // The common case in one pass: the whole block is valid UTF-8, so each record is too (NUL is
+  // a one-byte code point and never part of a sequence). Record by record only to name a bad one.
+  if (isUtf8(buf)) {
+    if (buf.length === 0) return [];
+    const out = buf.toString('utf8').split('\0');
+    if (buf[buf.length - 1] === 0) out.pop();
+    return out;
+  }
   const out: string[] = [];
   let start = 0;
   for (let i = 0; i < buf.length; i++) {
@@ -78,6 +87,14 @@ export function readFrontArgv(): string[] {
  * up front, a job's 3 KB environment costs the front a few dozen reads instead of thousands.
  */
 export function writeHandover(h: Handover): void {
+  const buf = encodeHandover(h);
+  let off = 0;
+  while (off < buf.length) off += writeSync(FRONT_FD, buf, off);
+  closeSync(FRONT_FD);
+}
+
+/** The bytes writeHandover sends (see there). */
+export function encodeHandover(h: Handover): Buffer {
   const rec: string[] = ['CJW2'];
   if (h.kind === 'exit') {
     rec.push('exit', String(h.code));
@@ -97,8 +114,5 @@ export function writeHandover(h: Handover): void {
     return Buffer.from(r, 'utf8');
   });
   const table = bufs.map((b) => b.length).join(' ');
-  const buf = Buffer.concat([Buffer.from(`CJW2${String(table.length).padStart(8, '0')}${table}`, 'latin1'), ...bufs]);
-  let off = 0;
-  while (off < buf.length) off += writeSync(FRONT_FD, buf, off);
-  closeSync(FRONT_FD);
+  return Buffer.concat([Buffer.from(`CJW2${String(table.length).padStart(8, '0')}${table}`, 'latin1'), ...bufs]);
 }

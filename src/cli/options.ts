@@ -11,6 +11,8 @@ export interface OwnOptions {
   readonly json: boolean;
   readonly check: boolean;
   readonly classad: boolean;
+  /** Internal, started by --check: decide on its line as a job would, run nothing, store V8's code cache. */
+  readonly warmCodeCache: boolean;
   readonly config?: string;
   readonly jobAd?: string;
   readonly machineAd?: string;
@@ -19,7 +21,7 @@ export interface OwnOptions {
 }
 
 const STRINGS = ['config', 'job-ad', 'machine-ad'] as const;
-const BOOLEANS = ['help', 'version', 'explain', 'json', 'check', 'classad'] as const;
+const BOOLEANS = ['help', 'version', 'explain', 'json', 'check', 'classad', 'warm-code-cache'] as const;
 const KNOWN = new Set<string>([...STRINGS, ...BOOLEANS, 'h']);
 
 export function parseOwnOptions(argv: readonly string[]): OwnOptions {
@@ -71,6 +73,7 @@ export function parseOwnOptions(argv: readonly string[]): OwnOptions {
     json: bool('json'),
     check: bool('check'),
     classad: bool('classad'),
+    warmCodeCache: bool('warm-code-cache'),
     ...(config === undefined ? {} : { config }),
     ...(jobAd === undefined ? {} : { jobAd }),
     ...(machineAd === undefined ? {} : { machineAd }),
@@ -78,7 +81,7 @@ export function parseOwnOptions(argv: readonly string[]): OwnOptions {
   };
 }
 
-const NONE = { help: false, version: false, explain: false, json: false, check: false, classad: false } as const;
+const NONE = { help: false, version: false, explain: false, json: false, check: false, classad: false, warmCodeCache: false } as const;
 
 export const HELP = `usage: condor-job-wrapper [--config FILE] COMMAND [ARGS...]
        condor-job-wrapper --explain [--json] [--job-ad F] [--machine-ad F] [--config FILE] [--] COMMAND...

@@ -5,16 +5,16 @@ import { rmSync } from 'node:fs';
 import { version } from '../../package.json';
 import { decide, decideForExplain } from '../decide/decide';
 import type { DispatchMode, Plan } from '../decide/plan';
-import { asWrapperError, WrapperError } from '../errors';
+import { asWrapperError, Exit, WrapperError } from '../errors';
 import type { Config } from '../facts/config/schema';
 import { loadConfig } from '../facts/config/load';
 import { gatherFacts } from '../facts/gather';
 import { parseStarterLine } from '../facts/versionCache';
 import type { Facts } from '../facts/types';
 import type { Invocation } from '../invocation/model';
-import type { Handover } from '../act/front';
+import { encodeHandover, type Handover } from '../act/front';
 import { resolveProgram } from '../act/resolve';
-import { codeCacheLine } from '../act/codeCache';
+import { codeCacheLine, writeCodeCache } from '../act/codeCache';
 import { runHooksAndRedecide } from '../act/hooks';
 import { writeLauncher } from '../act/launcher';
 import { JobLog } from '../act/log';
@@ -59,6 +59,7 @@ export async function run(ctx: RunContext): Promise<Handover> {
   if (!opts.explain) removeStaleErrorFile(ctx.env);
   const config = loadConfig(opts.config);
   const dispatch = classify(program, config.runtimeNames, config.passthrough);
+  if (opts.warmCodeCache) return warmCodeCache(opts, config, dispatch, command, ctx);
   if (dispatch === 'passthrough' && !opts.explain) return { kind: 'exec', argv: command, env: ctx.env };
   // One traceability record per job (act/log.ts), also when the job stops with an error.
   const jobLog = opts.explain ? undefined : new JobLog(config, ctx.env, ctx.stderr);
@@ -70,7 +71,26 @@ export async function run(ctx: RunContext): Promise<Handover> {
   }
 }
 
-async function decideAndAct(opts: OwnOptions, config: Config, dispatch: DispatchMode, command: readonly string[], ctx: RunContext, jobLog: JobLog | undefined): Promise<Handover> {
+/**
+ * Started by --check (as root) through the bundle's front, with a starter-like line and
+ * environment: makes the decision exactly as a job would (hooks, log and exec left out), encodes
+ * the handover, and then stores V8's code cache, so that it holds the code a job really runs.
+ * A job cannot use it to write anything: only root writes the cache (act/codeCache.ts).
+ */
+async function warmCodeCache(opts: OwnOptions, config: Config, dispatch: DispatchMode, command: readonly string[], ctx: RunContext): Promise<Handover> {
+  let stopped = '';
+  try {
+    encodeHandover(await decideAndAct(opts, config, dispatch, command, ctx, undefined, false));
+  } catch (e) {
+    // The error path is part of the job path too; the cache is written all the same.
+    stopped = `; the warm-up decision stopped: ${asWrapperError(e).message}`;
+  }
+  const w = writeCodeCache(process.getuid?.() === 0);
+  ctx.stdout(`code cache: ${w.ok ? 'ok' : 'not written'}: ${w.text}${stopped}\n`);
+  return { kind: 'exit', code: w.ok ? 0 : Exit.UNAVAILABLE };
+}
+
+async function decideAndAct(opts: OwnOptions, config: Config, dispatch: DispatchMode, command: readonly string[], ctx: RunContext, jobLog: JobLog | undefined, withHooks = true): Promise<Handover> {
   // parse
   // (with the installed runtime's flag table: family and version from the cache, facts/versionCache.ts)
   const parsed = dispatch === 'starter-built' ? parseStarterLine(command, config.gpuFlag, !opts.explain) : undefined;
@@ -87,11 +107,13 @@ async function decideAndAct(opts: OwnOptions, config: Config, dispatch: Dispatch
   // act: setup and test hooks (what they contribute is decided on again), the inside launcher,
   // the log record, then the handover
   jobLog?.decided(first, facts);
-  const plan = await runHooksAndRedecide(first, facts, (f) => decidePlan(dispatch, command, invocation, f), {
-    timeoutSeconds: config.hookTimeoutSeconds,
-    parentPid: process.ppid,
-    onResult: (r) => jobLog?.hook(r),
-  });
+  const plan = !withHooks
+    ? first
+    : await runHooksAndRedecide(first, facts, (f) => decidePlan(dispatch, command, invocation, f), {
+        timeoutSeconds: config.hookTimeoutSeconds,
+        parentPid: process.ppid,
+        onResult: (r) => jobLog?.hook(r),
+      });
   jobLog?.decided(plan, facts);
   if (plan.launcher !== undefined) writeLauncher(plan.launcher);
   const handover = handoverFor(plan, config, ctx);

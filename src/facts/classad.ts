@@ -18,7 +18,7 @@
 //   `undefined`, `error` (keywords case-insensitive), lists `{ "a","b" }`; everything else
 //   (`ifThenElse(...)`, `MY.Foo =!= undefined`, `[ ]`) is an expression.
 
-import * as fs from 'fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { WrapperError } from '../errors';
 import type { AdValue, ClassAd } from './types';
 
@@ -267,19 +267,19 @@ export function readClassAdFile(path: string, kind: AdKind = 'job'): ClassAd {
   const what = `${adWord(kind)} ${path}`;
   let fd: number;
   try {
-    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (e) {
     throw new WrapperError('jobad.unreadable', what, `cannot read it: ${errnoOf(e)}`);
   }
   let buf: Buffer;
   try {
-    if (!fs.fstatSync(fd).isFile()) throw new WrapperError('jobad.unreadable', what, 'not a regular file');
+    if (!fstatSync(fd).isFile()) throw new WrapperError('jobad.unreadable', what, 'not a regular file');
     // Chunked and counted rather than trusting st_size: the file may grow while we read it.
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
       const chunk = Buffer.allocUnsafe(64 * 1024);
-      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
       if (n === 0) break;
       total += n;
       if (total > MAX_AD_BYTES) {
@@ -292,7 +292,7 @@ export function readClassAdFile(path: string, kind: AdKind = 'job'): ClassAd {
     if (e instanceof WrapperError) throw e;
     throw new WrapperError('jobad.unreadable', what, `cannot read it: ${errnoOf(e)}`);
   } finally {
-    fs.closeSync(fd);
+    closeSync(fd);
   }
   let text: string;
   try {
