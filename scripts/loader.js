@@ -16,9 +16,8 @@
   const start = text.indexOf(open);
   const end = text.lastIndexOf(`\n${'*'}/`);
   if (start < 0 || end <= start) throw new Error(`${__filename}: the wrapper's code is missing (a damaged copy?)`);
-  // A comment cannot hold its own terminator: the build stored each one as "*\x01/".
-  const code = text.slice(start + open.length, end).split('*\x01/').join('*' + '/');
-  const source = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
+  // The build stored the code already wrapped as a CommonJS function: one slice, no copy.
+  const source = text.slice(start + open.length, end);
   const rootOnly = (st) => st.uid === 0 && (st.mode & 0o022) === 0;
   let cachedData;
   let state = 'absent';

@@ -31,13 +31,12 @@ const BODY = `cjw_fail() {
 }
 cjw_kill_tree() {
   kill -s STOP "$1" 2>/dev/null
-  for cjw_s in /proc/[0-9]*/stat; do
-    read -r cjw_l <"$cjw_s" 2>/dev/null || continue
+  for cjw_s in /proc/[0-9]*; do
+    read -r cjw_l <"$cjw_s/stat" 2>/dev/null || continue
     cjw_l=\${cjw_l##*) }
     cjw_l=\${cjw_l#* }
     if [ "\${cjw_l%% *}" = "$1" ]; then
-      cjw_c=\${cjw_s#/proc/}
-      cjw_kill_tree "\${cjw_c%/stat}"
+      cjw_kill_tree "\${cjw_s#/proc/}"
     fi
   done
   kill -s KILL "$1" 2>/dev/null

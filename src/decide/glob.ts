@@ -31,6 +31,9 @@ function tokenize(pattern: string): Token[] {
   return out;
 }
 
+// A regex, not the string: the bundle keeps its code in a block comment, which that text would end.
+const GLOBSTAR_SEGMENT = /\/\*\*\//;
+
 /** The plain-token patterns a glob stands for once the two "zero directories" forms are expanded. */
 function expand(pattern: string): string[] {
   let forms = [pattern];
@@ -42,7 +45,7 @@ function expand(pattern: string): string[] {
     let grew = false;
     for (const f of forms) {
       next.push(f);
-      const at = f.indexOf('/**/');
+      const at = f.search(GLOBSTAR_SEGMENT);
       if (at >= 0) {
         const collapsed = `${f.slice(0, at)}/${f.slice(at + 4)}`;
         if (!forms.includes(collapsed) && !next.includes(collapsed)) {

@@ -33,7 +33,8 @@ const MAX_LIST_DEPTH = 32;
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Sticky, unambiguous patterns: linear on any input (no nested quantifiers over the same text).
 const NUMBER_RE = /-?(?:\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)/y;
-const WORD_RE = /[A-Za-z_][A-Za-z0-9_]*/y;
+// {0,} and not *: "*" + "/" would end the block comment the bundle keeps its code in.
+const WORD_RE = /[A-Za-z_][A-Za-z0-9_]{0,}/y;
 
 /** Thrown inside the value parser; turned into a WrapperError naming file and line. */
 class LineError extends Error {}
