@@ -5,22 +5,33 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 
-const out = 'wrapper/condor-job-wrapper';
+// `--readable --out FILE`: the same bundle with its names kept, for profiling (never committed).
+const readable = process.argv.includes('--readable');
+const outArg = process.argv.indexOf('--out');
+const out = outArg > 0 ? process.argv[outArg + 1] : 'wrapper/condor-job-wrapper';
+if (readable && out === 'wrapper/condor-job-wrapper') throw new Error('--readable needs --out FILE (the committed bundle is minified)');
 const front = readFileSync('scripts/front.sh', 'utf8');
 // The front hides inside a JS block comment: "*/" may appear only as its last line.
 if (front.indexOf('*/') !== front.lastIndexOf('*/') || !front.endsWith('*/\n')) {
   throw new Error('scripts/front.sh: "*/" may appear only as the final line');
 }
-// dotenv requires 'crypto' at load time only for its rarely used .env.vault decryption; loading
-// crypto costs every job several ms of Node start-up. Make that one require lazy.
+// dotenv requires 'crypto' and 'os' at load time, only for what we never call (.env.vault
+// decryption, "~" in config() paths); loading them costs every job start-up time. Make those
+// two requires lazy.
 const lazyDotenvCrypto = {
   name: 'lazy-dotenv-crypto',
   setup(build) {
     build.onLoad({ filter: /[\\/]dotenv[\\/]lib[\\/]main\.js$/ }, (args) => {
-      const src = readFileSync(args.path, 'utf8');
-      const eager = "const crypto = require('crypto')";
-      if (!src.includes(eager)) throw new Error(`${args.path}: expected "${eager}"; update the lazy-dotenv-crypto plugin`);
-      return { contents: src.replace(eager, "const crypto = { createDecipheriv: (...a) => require('crypto').createDecipheriv(...a) }"), loader: 'js' };
+      let src = readFileSync(args.path, 'utf8');
+      const lazy = {
+        "const crypto = require('crypto')": "const crypto = { createDecipheriv: (...a) => require('crypto').createDecipheriv(...a) }",
+        "const os = require('os')": "const os = { homedir: () => require('os').homedir() }",
+      };
+      for (const [eager, replacement] of Object.entries(lazy)) {
+        if (!src.includes(eager)) throw new Error(`${args.path}: expected "${eager}"; update the lazy-dotenv-crypto plugin`);
+        src = src.replace(eager, replacement);
+      }
+      return { contents: src, loader: 'js' };
     });
   },
 };
@@ -58,7 +69,8 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  minifyWhitespace: true, minifySyntax: true,
+  // Short names: a smaller file to read and a smaller code cache on every job.
+  minifyWhitespace: true, minifySyntax: true, minifyIdentifiers: !readable,
   legalComments: 'none',
   plugins: [lazyDotenvCrypto, lazyHeavy],
   write: false,

@@ -2,7 +2,6 @@
 // act/front.ts). Run directly with `node` (no front), we use process.execve where Node has it
 // (22.15+) and otherwise fall back to supervising a child: the documented last resort.
 
-import { constants } from 'node:os';
 import type { Handover } from './front';
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'];
@@ -36,6 +35,9 @@ function supervise(file: string, args: string[], env: Record<string, string>): v
       for (const sig of FORWARDED) process.removeAllListeners(sig);
       process.kill(process.pid, signal);
       // A signal that does not kill us (ignored by default): mirror it as the shell would.
+      // node:os only here: loading it costs every job start-up time.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { constants } = require('node:os') as typeof import('node:os');
       process.exit(128 + (constants.signals[signal] ?? 0));
     }
     process.exit(code ?? 70);

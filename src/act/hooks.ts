@@ -4,7 +4,6 @@
 // group. execa is loaded only here, lazily, so a job without hooks never evaluates it.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WrapperError } from '../errors';
 import type { Plan } from '../decide/plan';
@@ -117,7 +116,9 @@ export async function runOutsideHooks(hooks: readonly HookFile[], vars: HookVari
   const { execa } = await import('execa');
   const contributions: HookContribution[] = [];
   // A private directory for the CJW_HOOK_OUTPUT files: not the job's scratch, which the job owns.
-  const outDir = mkdtempSync(join(tmpdir(), 'cjw-hooks-'));
+  // /tmp itself, not os.tmpdir(): that reads TMPDIR, which is the job's (and node:os would be
+  // loaded on every job's start-up).
+  const outDir = mkdtempSync(join('/tmp', 'cjw-hooks-'));
   let running: number | undefined;
   const watch = opts.parentPid === undefined ? undefined : setInterval(() => {
     if (process.ppid === opts.parentPid) return;

@@ -1,7 +1,7 @@
 // The imperative shell around the pure core: parse → facts → decide → act. Everything that
 // touches the host happens here or in act/ and facts/; decide/ only computes.
 
-import { rmSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { version } from '../../package.json';
 import { decide, decideForExplain } from '../decide/decide';
 import type { DispatchMode, Plan } from '../decide/plan';
@@ -140,5 +140,11 @@ function handoverFor(plan: Plan, _config: Config, ctx: RunContext): Handover {
 /** The starter treats an existing error file as a wrapper failure (SPEC S7). */
 function removeStaleErrorFile(env: ReadonlyMap<string, string>): void {
   const f = env.get('_CONDOR_WRAPPER_ERROR_FILE');
-  if (f !== undefined && f !== '') rmSync(f, { force: true });
+  if (f === undefined || f === '') return;
+  // unlinkSync, not rmSync: rmSync loads Node's rimraf module on first use (start-up time).
+  try {
+    unlinkSync(f);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
 }
