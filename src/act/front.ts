@@ -16,7 +16,6 @@ export type Handover =
   | { readonly kind: 'exec'; readonly argv: readonly string[]; readonly env: ReadonlyMap<string, string> }
   | { readonly kind: 'exit'; readonly code: number };
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Splits a NUL-separated /proc record block into strings, refusing what is not valid UTF-8 (S3). */
 export function decodeRecords(buf: Buffer, what: (i: number) => string): string[] {
@@ -41,7 +40,8 @@ export function decodeRecords(buf: Buffer, what: (i: number) => string): string[
 
 function decodeOne(bytes: Uint8Array, what: string): string {
   try {
-    return decoder.decode(bytes);
+    // Only on the slow path (invalid UTF-8 somewhere): not built at start-up.
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw new WrapperError('invocation.not-utf8', what, 'not valid UTF-8; refusing to pass it on altered');
   }

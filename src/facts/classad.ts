@@ -18,6 +18,7 @@
 //   `undefined`, `error` (keywords case-insensitive), lists `{ "a","b" }`; everything else
 //   (`ifThenElse(...)`, `MY.Foo =!= undefined`, `[ ]`) is an expression.
 
+import { isUtf8 } from 'node:buffer';
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { WrapperError } from '../errors';
 import type { AdValue, ClassAd } from './types';
@@ -274,33 +275,35 @@ export function readClassAdFile(path: string, kind: AdKind = 'job'): ClassAd {
   }
   let buf: Buffer;
   try {
-    if (!fstatSync(fd).isFile()) throw new WrapperError('jobad.unreadable', what, 'not a regular file');
-    // Chunked and counted rather than trusting st_size: the file may grow while we read it.
-    const chunks: Buffer[] = [];
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new WrapperError('jobad.unreadable', what, 'not a regular file');
+    // Counted rather than trusting st_size (the file may grow while we read it), but sized from
+    // it: one buffer and two reads for the usual ad, not a fresh 64 KiB chunk per read.
+    const cap = MAX_AD_BYTES + 1;
+    buf = Buffer.allocUnsafe(Math.min(cap, st.size + 4096));
     let total = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(64 * 1024);
-      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (total === buf.length) {
+        const bigger = Buffer.allocUnsafe(Math.min(cap, buf.length * 2));
+        buf.copy(bigger, 0, 0, total);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, total, buf.length - total, null);
       if (n === 0) break;
       total += n;
       if (total > MAX_AD_BYTES) {
         throw new WrapperError('jobad.unreadable', what, `larger than the ${MAX_AD_BYTES / 1024 / 1024} MiB limit for ClassAd files`);
       }
-      chunks.push(chunk.subarray(0, n));
     }
-    buf = Buffer.concat(chunks, total);
+    buf = buf.subarray(0, total);
   } catch (e) {
     if (e instanceof WrapperError) throw e;
     throw new WrapperError('jobad.unreadable', what, `cannot read it: ${errnoOf(e)}`);
   } finally {
     closeSync(fd);
   }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
-  } catch {
-    throw new WrapperError('jobad.malformed', `${what} line ${badUtf8Line(buf)}`, 'not valid UTF-8');
-  }
+  if (!isUtf8(buf)) throw new WrapperError('jobad.malformed', `${what} line ${badUtf8Line(buf)}`, 'not valid UTF-8');
+  const text = buf.toString('utf8');
   return parseClassAd(text, path, kind);
 }
 
