@@ -109,10 +109,17 @@ export function encodeHandover(h: Handover): Buffer {
     rec.push(String(h.argv.length), ...h.argv);
   }
   rec.push('END');
-  const bufs = rec.map((r) => {
+  // One string and one buffer for the whole decision; the table holds each record's UTF-8 length.
+  const lengths: number[] = [];
+  for (const r of rec) {
     if (r.includes('\0')) throw new WrapperError('invocation.not-utf8', 'handover', 'a value contains a NUL byte');
-    return Buffer.from(r, 'utf8');
-  });
-  const table = bufs.map((b) => b.length).join(' ');
-  return Buffer.concat([Buffer.from(`CJW2${String(table.length).padStart(8, '0')}${table}`, 'latin1'), ...bufs]);
+    lengths.push(Buffer.byteLength(r, 'utf8'));
+  }
+  const table = lengths.join(' ');
+  const buf = Buffer.from(`CJW2${String(table.length).padStart(8, '0')}${table}${rec.join('')}`, 'utf8');
+  // Only a lone surrogate (never from UTF-8 input) could make the joined bytes differ.
+  if (buf.length !== 12 + table.length + lengths.reduce((a, b) => a + b, 0)) {
+    throw new WrapperError('invocation.not-utf8', 'handover', 'a value is not valid Unicode text');
+  }
+  return buf;
 }

@@ -87,3 +87,9 @@ describe('encodeHandover (CJW2)', () => {
     expect(() => encodeHandover({ kind: 'exec', argv: ['/tmp/a=b'], env: new Map() })).toThrow(/contains "="/);
   });
 });
+
+describe('encodeHandover with text that is not Unicode', () => {
+  it('refuses lone surrogates that the joined text would pair (its bytes would not match the table)', () => {
+    expect(() => encodeHandover({ kind: 'exec', argv: ['/bin/true', 'a\ud800', '\udc00b'], env: new Map() })).toThrow(/not valid Unicode/);
+  });
+});
