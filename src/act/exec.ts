@@ -6,6 +6,8 @@ import type { Handover } from './front';
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'];
 
+const INHERITED_IGNORED: readonly NodeJS.Signals[] = ['SIGPIPE', 'SIGXFSZ'];
+
 type Execve = (file: string, args: string[], env: Record<string, string>) => never;
 
 export function execDirect(h: Extract<Handover, { kind: 'exec' }>): void {
@@ -14,6 +16,10 @@ export function execDirect(h: Extract<Handover, { kind: 'exec' }>): void {
   const env = Object.fromEntries(h.env);
   const execve = (process as unknown as { execve?: Execve }).execve;
   if (typeof execve === 'function') {
+    // Node ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored across execve(2): the
+    // runtime and the payload would inherit that. A caught signal is reset to its default by
+    // execve, so catch them here first.
+    for (const sig of INHERITED_IGNORED) process.on(sig, () => undefined);
     execve(file, [file, ...args], env);
   }
   supervise(file, args, env);

@@ -173,6 +173,24 @@ describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
     expect(r.stderr).toBe('condor-job-wrapper: job error: unknown wrapper option --frobnicate: see condor-job-wrapper --help\n');
   });
 
+  it('leaves no signal ignored for the runtime and the payload (Node ignores SIGPIPE and SIGXFSZ)', () => {
+    const rt = standin('apptainer');
+    const r = runWrapper([rt.path, 'exec', IMG, '/bin/grep', '^SigIgn:', '/proc/self/status'], { wrapper });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('SigIgn:\t0000000000000000\n');
+  });
+
+  it('run directly with node (no bash front): a real exec where Node has process.execve, no signal left ignored', () => {
+    const rt = standin('apptainer');
+    const r = spawnSync(nodePath, [wrapper, rt.path, 'exec', IMG, '/bin/grep', '^SigIgn:', '/proc/self/status'], { env: {}, encoding: 'utf8', cwd: tempDir() });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('SigIgn:\t0000000000000000\n');
+    const hasExecve = spawnSync(nodePath, ['-e', 'process.exit(typeof process.execve === "function" ? 0 : 1)']).status === 0;
+    // With execve the runtime is the process we started; without it, a supervised child.
+    if (hasExecve) expect(rt.pid()).toBe(r.pid);
+    else expect(rt.pid()).not.toBe(r.pid);
+  });
+
   it('fails closed with exit 70 and a message when Node is missing', () => {
     const broken = installWrapper('/nonexistent/node');
     const scratch = tempDir();
