@@ -4,7 +4,10 @@
 # bash -p reads no BASH_ENV/ENV, imports no functions and ignores SHELLOPTS/BASHOPTS, so the job's
 # environment cannot run code here. Node is started by absolute path with an EMPTY environment
 # (nothing like NODE_OPTIONS reaches it) and writes its decision to fd 3; this front then execs it,
-# so the runtime keeps the pid HTCondor started and no Node stays resident.
+# so the runtime keeps the pid HTCondor started and no Node stays resident. Every program started
+# from here gets an empty environment (exec -c), so the job's LD_PRELOAD/LD_AUDIT reach none; for
+# bash itself, which the dynamic linker starts with the job's environment, a site installs the
+# static bash and edits the first line (docs/deployment.md, "Hardening").
 # Sites set the Node path at install (docs/deployment.md): edit the next line only.
 cjw_node=/usr/bin/node
 unset TMOUT
@@ -14,7 +17,7 @@ LC_ALL=C
 if [ $# -gt 0 ] && [ "${1##*[/]}" = sshd ]; then
   cjw_env=()
   while IFS= read -r -d '' cjw_r; do cjw_env+=("$cjw_r"); done </proc/$$/environ
-  exec /usr/bin/env -i -- "${cjw_env[@]}" "$@"
+  exec -c /usr/bin/env -i -- "${cjw_env[@]}" "$@"
 fi
 cjw_fail() {
   cjw_msg="condor-job-wrapper: node error: internal error: $1"
@@ -23,7 +26,7 @@ cjw_fail() {
     printf '%s\n' "$cjw_msg" >"$_CONDOR_WRAPPER_ERROR_FILE"
     # A node error: let the starter (condor, owner's group) see the file, so it requeues (act/report.ts).
     cjw_dir=${_CONDOR_WRAPPER_ERROR_FILE%/*}
-    [ "$cjw_dir" = "$_CONDOR_WRAPPER_ERROR_FILE" ] || chmod g+x "$cjw_dir" 2>/dev/null
+    [ "$cjw_dir" = "$_CONDOR_WRAPPER_ERROR_FILE" ] || (exec -c /bin/chmod g+x "$cjw_dir") 2>/dev/null
   fi
   exit 70
 }
@@ -58,7 +61,7 @@ if [ "$cjw_n" -ge 4 ] && [ "${cjw_rec[0]}" = CJW2 ] && [ "${cjw_rec[cjw_n-1]}" =
     cjw_e=${cjw_rec[2]}
     cjw_a=${cjw_rec[cjw_e+3]}
     if [ $((cjw_e + cjw_a + 5)) -eq "$cjw_n" ]; then
-      exec /usr/bin/env -i -- "${cjw_rec[@]:3:cjw_e}" "${cjw_rec[@]:cjw_e+4:cjw_a}"
+      exec -c /usr/bin/env -i -- "${cjw_rec[@]:3:cjw_e}" "${cjw_rec[@]:cjw_e+4:cjw_a}"
     fi
   fi
 fi

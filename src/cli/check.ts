@@ -6,11 +6,12 @@
 
 import { version as wrapperVersion } from '../../package.json';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Handover } from '../act/front';
 import { loaderInfo, writeCodeCache } from '../act/codeCache';
+import { fileLinkage, shebangInterpreter } from '../facts/elf';
 import { displayRuntime, missingFlagReason } from '../decide/rules/compat';
 import { parseExtraArgs } from '../decide/rules/extraArgs';
 import { Exit, WrapperError } from '../errors';
@@ -314,6 +315,33 @@ function withCodeCache(r: CheckResult, configFile: string | undefined): CheckRes
   }
 }
 
+/**
+ * The bundle's first line names the shell its front runs under. The dynamic linker starts that
+ * shell with the job's environment, so a dynamically linked one runs a job's LD_PRELOAD library
+ * before any policy applies (every program the front starts gets an empty environment). A
+ * warning, not a failure: it is the default on every distribution (docs/deployment.md).
+ */
+function withFrontCheck(r: CheckResult): CheckResult {
+  if (loaderInfo() === undefined) return r;
+  const bundle = resolve(process.argv[1] ?? '');
+  let first = '';
+  try {
+    first = readFileSync(bundle, 'latin1').slice(0, 200).split('\n')[0] ?? '';
+  } catch {
+    return r;
+  }
+  const shell = shebangInterpreter(first);
+  if (shell === undefined) return r;
+  const l = fileLinkage(shell);
+  const item: CheckItem =
+    l.kind === 'static'
+      ? ok('front', `${shell} is statically linked: a job's LD_PRELOAD/LD_AUDIT cannot run code before the policy applies`)
+      : l.kind === 'dynamic'
+        ? warn('front', `${shell} is dynamically linked (${l.interpreter}): a job's LD_PRELOAD runs code in it before the policy applies; install the static bash (Debian: bash-static) and make it the first line of ${bundle} (docs/deployment.md, "Hardening")`)
+        : warn('front', `${shell}: cannot tell how it is linked (${l.why})`);
+  return { ...r, items: [...r.items, item] };
+}
+
 /** The site's default image when it is a local path that exists (else the warm-up uses a sandbox dir). */
 function siteImage(configFile: string | undefined): string | undefined {
   try {
@@ -379,7 +407,7 @@ export function runCheck(opts: OwnOptions, ctx: RunContext): Handover {
     throw new WrapperError('usage.unknown-option', `--check takes no command (got ${opts.command[0] ?? ''})`, 'see condor-job-wrapper --help');
   }
   const checked = runChecks(opts.config);
-  const r = withCodeCache(checked, opts.config);
+  const r = withCodeCache(withFrontCheck(checked), opts.config);
   if (opts.classad) {
     ctx.stdout(classAdOutput(r));
     // The ad carries the verdict; a non-zero exit would only make the startd log a warning.

@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installWrapper, nodeBinaries, runWrapper, standin, tempDir } from './harness';
+import { installWrapper, IN_CI, nodeBinaries, runWrapper, standin, tempDir } from './harness';
 
 const HOSTILE_ARGS = ['a b', '"quoted"', "it's", 'line1\nline2', '', '-C', '--bind', '/x:/y', 'ünïcødé ✓', '$(touch /tmp/pwned)', '`id`', '*', '\t', ' '];
 
@@ -199,5 +199,39 @@ describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
     expect(r.status).toBe(70);
     expect(r.stderr).toMatch(/^condor-job-wrapper: node error: internal error: Node.js not found at \/nonexistent\/node/);
     expect(readFileSync(errFile, 'utf8')).toBe(r.stderr);
+  });
+});
+
+// The dynamic linker starts the front's shell with the job's environment: a job's LD_PRELOAD
+// would run code there before any policy. Everything the front starts gets an empty environment;
+// the shell itself is safe only when statically linked (docs/deployment.md, "Hardening").
+const STATIC_BASH = '/bin/bash-static';
+const haveStaticBash = existsSync(STATIC_BASH);
+describe('the front and a job\'s LD_PRELOAD', () => {
+  const preload = { LD_PRELOAD: '/nonexistent/cjw-preload.so' };
+  const ldso = /ERROR: ld\.so: object '\/nonexistent\/cjw-preload\.so' from LD_PRELOAD cannot be preloaded/g;
+
+  it('with the default dynamic bash, only bash itself loads it (nothing the front starts does)', () => {
+    const wrapper = installWrapper('/usr/bin/node');
+    const rt = standin('apptainer');
+    const r = runWrapper([rt.path, 'exec', IMG, '/bin/true'], { wrapper, env: preload });
+    expect(r.status).toBe(0);
+    // One message: bash. Not Node, not env(1), and not the runtime (the env rule dropped it).
+    expect(r.stderr.match(ldso)?.length).toBe(1);
+    expect(rt.env().has('LD_PRELOAD')).toBe(false);
+  });
+
+  if (!haveStaticBash && !IN_CI) {
+    it.skip(`static bash tests need ${STATIC_BASH} (Debian: apt install bash-static)`, () => undefined);
+    return;
+  }
+  it('with the static bash as the first line, no process before the runtime loads it', () => {
+    const wrapper = installWrapper('/usr/bin/node');
+    writeFileSync(wrapper, readFileSync(wrapper, 'latin1').replace(/^#!\/bin\/bash -p\n/, `#!${STATIC_BASH} -p\n`), 'latin1');
+    const rt = standin('apptainer');
+    const r = runWrapper([rt.path, 'exec', IMG, '/bin/echo', 'ran'], { wrapper, env: preload });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('ran\n');
   });
 });
