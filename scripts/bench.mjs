@@ -12,6 +12,7 @@ const node20 = '/usr/bin/node';
 const node22 = process.env.CJW_BENCH_NODE22 ?? '/opt/cjw-node22/bin/node';
 const work = mkdtempSync(join(tmpdir(), 'cjw-bench-'));
 const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const STATIC_BASH = '/bin/bash-static';
 
 // The "runtime": a stand-in that does nothing and exits, so we time only what comes before it.
 const runtime = join(work, 'apptainer');
@@ -23,9 +24,11 @@ const env = { _CONDOR_SCRATCH_DIR: work, _CONDOR_SLOT: 'slot1_1', TMPDIR: work, 
 
 // cache: true = as deployed, after `--check` (as root) stored V8's code cache for this build and
 // Node; false = a copy whose build id matches no cache (every job compiles the wrapper).
-function installed(nodePath, name, cache) {
+function installed(nodePath, name, cache, staticFront = false) {
   const p = join(work, name);
   let text = readFileSync(join(root, 'wrapper/condor-job-wrapper'), 'utf8').replace(/^cjw_node=.*$/m, `cjw_node=${nodePath}`);
+  // Hardened as docs/deployment.md says: the static bash on the first line.
+  if (staticFront) text = text.replace(/^#!\/bin\/bash -p\n/, `#!${STATIC_BASH} -p\n`);
   if (!cache) text = text.replace(/const BUILD = (['"])[0-9a-f]+\1/g, 'const BUILD = "bench-no-cache"');
   writeFileSync(p, text, { mode: 0o755 });
   if (cache) {
@@ -62,12 +65,18 @@ const cases = [
   { name: `bare \`node -e 0\` (Node 20), same ${realEnvCount}-variable environment`, cmd: [node20, '-e', '0'], ref: 'n20e', env: realEnv },
   { name: `same, with the ${realEnvCount}-variable environment and ads of a real HTCondor 24 container job (Node 20)`, cmd: [join(work, 'cjw20'), '--config', config, ...line], vs: 'n20e', env: realEnv },
 ];
+if (existsSync(STATIC_BASH)) {
+  cases.push({ name: 'same, front hardened with the static bash (Node 20)', cmd: [installed(node20, 'cjw20s', true, true), '--config', config, ...line], vs: 'n20e', env: realEnv });
+}
 if (existsSync(node22)) {
   cases.push({ name: 'bare `node -e 0` (Node 22)', cmd: [node22, '-e', '0'], ref: 'n22' });
   cases.push({ name: 'condor-job-wrapper on Node 22, no code cache', cmd: [installed(node22, 'cjw22n', false), '--config', config, ...line], vs: 'n22' });
   cases.push({ name: 'condor-job-wrapper on Node 22 (code cache from --check)', cmd: [installed(node22, 'cjw22', true), '--config', config, ...line], vs: 'n22' });
   cases.push({ name: `bare \`node -e 0\` (Node 22), same ${realEnvCount}-variable environment`, cmd: [node22, '-e', '0'], ref: 'n22e', env: realEnv });
   cases.push({ name: `same, with the ${realEnvCount}-variable environment and ads of a real HTCondor 24 container job (Node 22)`, cmd: [join(work, 'cjw22'), '--config', config, ...line], vs: 'n22e', env: realEnv });
+  if (existsSync(STATIC_BASH)) {
+    cases.push({ name: 'same, front hardened with the static bash (Node 22)', cmd: [installed(node22, 'cjw22s', true, true), '--config', config, ...line], vs: 'n22e', env: realEnv });
+  }
 } else {
   console.log(`(no Node 22 at ${node22}: its rows are skipped)`);
 }

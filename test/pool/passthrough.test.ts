@@ -1,13 +1,17 @@
 // Real pool: a vanilla job (no container) goes through the wrapper untouched and its exit status
 // (a code or a signal) reaches HTCondor's history.
 
-import { Pool, describePool, record, submitFile, type WaitResult } from './pool';
+import { existsSync } from 'node:fs';
+import { IN_CI } from '../e2e/harness';
+import { Pool, STATIC_BASH, STATIC_FRONT_ATTR, describePool, record, submitFile, type WaitResult } from './pool';
 
 describePool('pool: vanilla jobs pass through the wrapper', () => {
   const pool = new Pool('passthrough');
   let exit37: Promise<WaitResult>;
   let args: Promise<WaitResult>;
   let signal: Promise<WaitResult>;
+  let preloadDynamic: Promise<WaitResult>;
+  let preloadStatic: Promise<WaitResult> | undefined;
 
   beforeAll(async () => {
     await pool.prepare();
@@ -15,6 +19,10 @@ describePool('pool: vanilla jobs pass through the wrapper', () => {
     exit37 = pool.launch('vanilla', submitFile(['executable = /bin/sh', 'arguments = "-c \'echo vanilla-ran; test -e /.singularity.d && echo CONTAINED; exit 37\'"', 'transfer_executable = false']));
     args = pool.launch('vanilla-args', submitFile(['executable = /bin/echo', 'arguments = "hello \'two words\' tab""quote x*y"']));
     signal = pool.launch('vanilla-signal', submitFile(['executable = /bin/sh', 'arguments = "-c \'kill -KILL $$\'"', 'transfer_executable = false']));
+    // A job that names a library in LD_PRELOAD: which processes load it? (docs/deployment.md, "Hardening")
+    const preload = ['executable = /bin/echo', 'arguments = payload-ran', 'transfer_executable = false', 'environment = "LD_PRELOAD=/nonexistent/cjw-preload.so"'];
+    preloadDynamic = pool.launch('preload-dynamic', submitFile(preload));
+    if (existsSync(STATIC_BASH)) preloadStatic = pool.launch('preload-static', submitFile([...preload, `+${STATIC_FRONT_ATTR} = true`]));
   }, 240_000);
   afterAll(() => {
     pool.finish();
@@ -52,4 +60,37 @@ describePool('pool: vanilla jobs pass through the wrapper', () => {
       record('passthrough', 'vanilla killed by SIGKILL', { version: pool.version, ExitBySignal: h.ExitBySignal, ExitSignal: h.ExitSignal });
     });
   }, 120_000);
+
+  // The dynamic linker prints one line per process that tries to load the missing library.
+  const loads = (err: string): number => (err.match(/ERROR: ld\.so: object '\/nonexistent\/cjw-preload\.so' from LD_PRELOAD cannot be preloaded/g) ?? []).length;
+
+  it('a job\'s LD_PRELOAD reaches the front\'s dynamically linked bash (and the uncontained payload, its own)', async () => {
+    const r = await preloadDynamic;
+    pool.explain(r, () => {
+      expect(r.lines).toContain(`job ${String(r.cluster)}.0 completed exit_code=0`);
+      expect(pool.read(r.dir, 'out')).toBe('payload-ran\n');
+      expect(loads(pool.read(r.dir, 'err'))).toBe(2);
+      record('passthrough', 'LD_PRELOAD, /bin/bash front', { version: pool.version, loads: loads(pool.read(r.dir, 'err')) });
+    });
+  }, 120_000);
+
+  if (preloadStaticExpected()) {
+    it('with the static bash on the first line, only the payload itself loads it', async () => {
+      const pending = preloadStatic;
+      if (pending === undefined) throw new Error(`${STATIC_BASH} is missing (CI installs bash-static)`);
+      const r = await pending;
+      pool.explain(r, () => {
+        expect(r.lines).toContain(`job ${String(r.cluster)}.0 completed exit_code=0`);
+        expect(pool.read(r.dir, 'out')).toBe('payload-ran\n');
+        expect(loads(pool.read(r.dir, 'err'))).toBe(1);
+        record('passthrough', 'LD_PRELOAD, /bin/bash-static front', { version: pool.version, loads: loads(pool.read(r.dir, 'err')) });
+      });
+    }, 120_000);
+  } else {
+    it.skip(`static bash front: needs ${STATIC_BASH} (Debian: apt install bash-static)`, () => undefined);
+  }
 });
+
+function preloadStaticExpected(): boolean {
+  return IN_CI || existsSync(STATIC_BASH);
+}

@@ -177,11 +177,22 @@ export class Pool {
     const noNode = join(OPT, 'condor-job-wrapper-nonode');
     writeFileSync(noNode, readFileSync(wrapper, 'utf8').replace(/^cjw_node=.*$/m, 'cjw_node=/nonexistent/bin/node'), { mode: 0o755 });
     chmodSync(noNode, 0o755);
-    // The documented two-line shim, plus (test pool only) a switch to the broken copy for jobs
-    // whose ad asks for it, so that one pool can run that node failure beside healthy jobs.
+    // A copy hardened as docs/deployment.md says: the static bash on its first line.
+    const staticFront = join(OPT, 'condor-job-wrapper-static');
+    if (existsSync(STATIC_BASH)) {
+      writeFileSync(staticFront, readFileSync(wrapper, 'utf8').replace(/^#!\/bin\/bash -p\n/, `#!${STATIC_BASH} -p\n`), { mode: 0o755 });
+      chmodSync(staticFront, 0o755);
+    }
+    // The documented two-line shim, plus (test pool only) switches to the broken copy and to the
+    // hardened copy for jobs whose ad asks for it, so that one pool runs them beside the others.
+    // The shim is the first program HTCondor starts: it runs under the static shell too, when
+    // there is one, or a job's LD_PRELOAD would load into it (docs/deployment.md, "Hardening").
+    // (grep is started with an empty environment under bash, for the same reason.)
+    const grep = existsSync(STATIC_BASH) ? '(exec -c /bin/grep' : '(/bin/grep';
     const shim = [
-      '#!/bin/sh',
-      `if [ -n "$_CONDOR_JOB_AD" ] && grep -q '^${NO_NODE_ATTR} = true' "$_CONDOR_JOB_AD" 2>/dev/null; then exec ${noNode} --config ${OPT}/wrapper.env "$@"; fi`,
+      existsSync(STATIC_BASH) ? `#!${STATIC_BASH} -p` : '#!/bin/sh',
+      `if [ -n "$_CONDOR_JOB_AD" ] && ${grep} -q '^${NO_NODE_ATTR} = true' "$_CONDOR_JOB_AD") 2>/dev/null; then exec ${noNode} --config ${OPT}/wrapper.env "$@"; fi`,
+      `if [ -n "$_CONDOR_JOB_AD" ] && ${grep} -q '^${STATIC_FRONT_ATTR} = true' "$_CONDOR_JOB_AD") 2>/dev/null; then exec ${staticFront} --config ${OPT}/wrapper.env "$@"; fi`,
       `exec ${wrapper} --config ${OPT}/wrapper.env "$@"`,
       '',
     ].join('\n');
@@ -417,6 +428,9 @@ export const SITE = {
 export const BREAK_NODE_ATTR = 'CJW_PoolTestBreakNode';
 /** Job ad attribute that makes the test shim run a wrapper copy whose Node path is wrong. */
 export const NO_NODE_ATTR = 'CJW_PoolTestNoNode';
+/** Job ad attribute that makes the test shim run the copy whose front runs under the static bash. */
+export const STATIC_FRONT_ATTR = 'CJW_PoolTestStaticFront';
+export const STATIC_BASH = '/bin/bash-static';
 /** Input file whose presence in the scratch dir makes the inside hook fail. */
 export const BREAK_INSIDE_FILE = 'cjw-break-inside';
 
