@@ -277,7 +277,7 @@ export function humanOutput(r: CheckResult): string {
  * one decision exactly as a job would (through the bash front, on HTCondor 24's default line for
  * the runtime found, with a starter-like environment and ads; nothing runs: see
  * `--warm-code-cache` in run.ts). Warming up in this process instead would store --check's own
- * code and miss the job's (measured: ≈ 1 ms more per job). Never affects the verdict.
+ * code and miss the job's (measured: ≈ 3 ms more per job). Never affects the verdict.
  */
 function withCodeCache(r: CheckResult, configFile: string | undefined): CheckResult {
   const add = (status: CheckStatus, text: string): CheckResult => ({ ...r, items: [...r.items, { status, area: 'code cache', text }] });

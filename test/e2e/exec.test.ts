@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installWrapper, IN_CI, nodeBinaries, runWrapper, standin, tempDir } from './harness';
+import { installWrapper, IN_CI, nodeBinaries, runWrapper, STATIC_BASH, standin, tempDir, withStaticFront } from './harness';
 
 const HOSTILE_ARGS = ['a b', '"quoted"', "it's", 'line1\nline2', '', '-C', '--bind', '/x:/y', 'ünïcødé ✓', '$(touch /tmp/pwned)', '`id`', '*', '\t', ' '];
 
@@ -205,7 +205,6 @@ describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
 // The dynamic linker starts the front's shell with the job's environment: a job's LD_PRELOAD
 // would run code there before any policy. Everything the front starts gets an empty environment;
 // the shell itself is safe only when statically linked (docs/deployment.md, "Hardening").
-const STATIC_BASH = '/bin/bash-static';
 const haveStaticBash = existsSync(STATIC_BASH);
 describe('the front and a job\'s LD_PRELOAD', () => {
   const preload = { LD_PRELOAD: '/nonexistent/cjw-preload.so' };
@@ -227,7 +226,7 @@ describe('the front and a job\'s LD_PRELOAD', () => {
   }
   it('with the static bash as the first line, no process before the runtime loads it', () => {
     const wrapper = installWrapper('/usr/bin/node');
-    writeFileSync(wrapper, readFileSync(wrapper, 'latin1').replace(/^#!\/bin\/bash -p\n/, `#!${STATIC_BASH} -p\n`), 'latin1');
+    writeFileSync(wrapper, withStaticFront(readFileSync(wrapper, 'latin1')), 'latin1');
     const rt = standin('apptainer');
     const r = runWrapper([rt.path, 'exec', IMG, '/bin/echo', 'ran'], { wrapper, env: preload });
     expect(r.stderr).toBe('');

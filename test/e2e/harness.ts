@@ -28,6 +28,16 @@ export function tempDir(prefix = 'cjw-e2e-'): string {
 }
 
 /** Installs the bundle as a site would: a copy with the Node path set in its front. */
+/** The static bash a hardened site puts on the bundle's first line (docs/deployment.md, "Hardening"). */
+export const STATIC_BASH = '/bin/bash-static';
+
+/** The bundle's text with the static bash as its front's shell. */
+export function withStaticFront(text: string): string {
+  const out = text.replace(/^#!\/bin\/bash -p\n/, `#!${STATIC_BASH} -p\n`);
+  if (out === text) throw new Error('the bundle does not start with "#!/bin/bash -p"');
+  return out;
+}
+
 export function installWrapper(nodePath: string, dir = tempDir()): string {
   const text = readFileSync(BUNDLE, 'utf8').replace(/^cjw_node=.*$/m, `cjw_node=${nodePath}`);
   const p = join(dir, 'condor-job-wrapper');

@@ -2,8 +2,8 @@
 // (a code or a signal) reaches HTCondor's history.
 
 import { existsSync } from 'node:fs';
-import { IN_CI } from '../e2e/harness';
-import { Pool, STATIC_BASH, STATIC_FRONT_ATTR, describePool, record, submitFile, type WaitResult } from './pool';
+import { IN_CI, STATIC_BASH } from '../e2e/harness';
+import { Pool, STATIC_FRONT_ATTR, describePool, record, submitFile, type WaitResult } from './pool';
 
 describePool('pool: vanilla jobs pass through the wrapper', () => {
   const pool = new Pool('passthrough');
@@ -61,36 +61,30 @@ describePool('pool: vanilla jobs pass through the wrapper', () => {
     });
   }, 120_000);
 
-  // The dynamic linker prints one line per process that tries to load the missing library.
-  const loads = (err: string): number => (err.match(/ERROR: ld\.so: object '\/nonexistent\/cjw-preload\.so' from LD_PRELOAD cannot be preloaded/g) ?? []).length;
-
-  it('a job\'s LD_PRELOAD reaches the front\'s dynamically linked bash (and the uncontained payload, its own)', async () => {
-    const r = await preloadDynamic;
+  /**
+   * The job ran, and the dynamic linker said `loads` times that it could not load the job's
+   * LD_PRELOAD library: one line per process that tried.
+   */
+  function expectPreloadLoads(r: WaitResult, loads: number, front: string): void {
     pool.explain(r, () => {
       expect(r.lines).toContain(`job ${String(r.cluster)}.0 completed exit_code=0`);
       expect(pool.read(r.dir, 'out')).toBe('payload-ran\n');
-      expect(loads(pool.read(r.dir, 'err'))).toBe(2);
-      record('passthrough', 'LD_PRELOAD, /bin/bash front', { version: pool.version, loads: loads(pool.read(r.dir, 'err')) });
+      const seen = (pool.read(r.dir, 'err').match(/ERROR: ld\.so: object '\/nonexistent\/cjw-preload\.so' from LD_PRELOAD cannot be preloaded/g) ?? []).length;
+      expect(seen).toBe(loads);
+      record('passthrough', `LD_PRELOAD, ${front} front`, { version: pool.version, loads: seen });
     });
+  }
+
+  it('a job\'s LD_PRELOAD reaches the front\'s dynamically linked bash (and the uncontained payload, its own)', async () => {
+    expectPreloadLoads(await preloadDynamic, 2, '/bin/bash');
   }, 120_000);
 
-  if (preloadStaticExpected()) {
+  if (IN_CI || existsSync(STATIC_BASH)) {
     it('with the static bash on the first line, only the payload itself loads it', async () => {
-      const pending = preloadStatic;
-      if (pending === undefined) throw new Error(`${STATIC_BASH} is missing (CI installs bash-static)`);
-      const r = await pending;
-      pool.explain(r, () => {
-        expect(r.lines).toContain(`job ${String(r.cluster)}.0 completed exit_code=0`);
-        expect(pool.read(r.dir, 'out')).toBe('payload-ran\n');
-        expect(loads(pool.read(r.dir, 'err'))).toBe(1);
-        record('passthrough', 'LD_PRELOAD, /bin/bash-static front', { version: pool.version, loads: loads(pool.read(r.dir, 'err')) });
-      });
+      if (preloadStatic === undefined) throw new Error(`${STATIC_BASH} is missing (CI installs bash-static)`);
+      expectPreloadLoads(await preloadStatic, 1, STATIC_BASH);
     }, 120_000);
   } else {
     it.skip(`static bash front: needs ${STATIC_BASH} (Debian: apt install bash-static)`, () => undefined);
   }
 });
-
-function preloadStaticExpected(): boolean {
-  return IN_CI || existsSync(STATIC_BASH);
-}

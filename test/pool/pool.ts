@@ -5,7 +5,7 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { BUNDLE, IN_CI, ROOT, installWrapper } from '../e2e/harness';
+import { BUNDLE, IN_CI, ROOT, STATIC_BASH, installWrapper, withStaticFront } from '../e2e/harness';
 
 export const SHARED = resolve(ROOT, '../shared');
 export const FIXTURE = join(SHARED, 'htcondor');
@@ -179,8 +179,9 @@ export class Pool {
     chmodSync(noNode, 0o755);
     // A copy hardened as docs/deployment.md says: the static bash on its first line.
     const staticFront = join(OPT, 'condor-job-wrapper-static');
-    if (existsSync(STATIC_BASH)) {
-      writeFileSync(staticFront, readFileSync(wrapper, 'utf8').replace(/^#!\/bin\/bash -p\n/, `#!${STATIC_BASH} -p\n`), { mode: 0o755 });
+    const hardened = existsSync(STATIC_BASH);
+    if (hardened) {
+      writeFileSync(staticFront, withStaticFront(readFileSync(wrapper, 'utf8')), { mode: 0o755 });
       chmodSync(staticFront, 0o755);
     }
     // The documented two-line shim, plus (test pool only) switches to the broken copy and to the
@@ -188,9 +189,9 @@ export class Pool {
     // The shim is the first program HTCondor starts: it runs under the static shell too, when
     // there is one, or a job's LD_PRELOAD would load into it (docs/deployment.md, "Hardening").
     // (grep is started with an empty environment under bash, for the same reason.)
-    const grep = existsSync(STATIC_BASH) ? '(exec -c /bin/grep' : '(/bin/grep';
+    const grep = hardened ? '(exec -c /bin/grep' : '(/bin/grep';
     const shim = [
-      existsSync(STATIC_BASH) ? `#!${STATIC_BASH} -p` : '#!/bin/sh',
+      hardened ? `#!${STATIC_BASH} -p` : '#!/bin/sh',
       `if [ -n "$_CONDOR_JOB_AD" ] && ${grep} -q '^${NO_NODE_ATTR} = true' "$_CONDOR_JOB_AD") 2>/dev/null; then exec ${noNode} --config ${OPT}/wrapper.env "$@"; fi`,
       `if [ -n "$_CONDOR_JOB_AD" ] && ${grep} -q '^${STATIC_FRONT_ATTR} = true' "$_CONDOR_JOB_AD") 2>/dev/null; then exec ${staticFront} --config ${OPT}/wrapper.env "$@"; fi`,
       `exec ${wrapper} --config ${OPT}/wrapper.env "$@"`,
@@ -430,7 +431,6 @@ export const BREAK_NODE_ATTR = 'CJW_PoolTestBreakNode';
 export const NO_NODE_ATTR = 'CJW_PoolTestNoNode';
 /** Job ad attribute that makes the test shim run the copy whose front runs under the static bash. */
 export const STATIC_FRONT_ATTR = 'CJW_PoolTestStaticFront';
-export const STATIC_BASH = '/bin/bash-static';
 /** Input file whose presence in the scratch dir makes the inside hook fail. */
 export const BREAK_INSIDE_FILE = 'cjw-break-inside';
 
