@@ -3,7 +3,10 @@
 # condor-job-wrapper (SPEC S1). This file is both a bash script and a Node.js bundle.
 # bash -p reads no BASH_ENV/ENV, imports no functions and ignores SHELLOPTS/BASHOPTS, so the job's
 # environment cannot run code here. Node is started by absolute path with an EMPTY environment
-# (nothing like NODE_OPTIONS reaches it) and writes its decision to fd 3; this front then execs it,
+# (nothing like NODE_OPTIONS reaches it) and NOTHING of the job's command line: Node reads options
+# anywhere on its command line (--env-file after the script, on 20, 22 and 24), so it gets only
+# this front's pid and the argument count and reads the job's argv from /proc/PID/cmdline. It
+# writes its decision to fd 3; this front then execs it,
 # so the runtime keeps the pid HTCondor started and no Node stays resident. Every program started
 # from here gets an empty environment (exec -c), so the job's LD_PRELOAD/LD_AUDIT reach none; for
 # bash itself, which the dynamic linker starts with the job's environment, a site installs the
@@ -12,13 +15,6 @@
 cjw_node=/usr/bin/node
 unset TMOUT
 LC_ALL=C
-# condor_ssh_to_job's sshd passes through untouched before anything can fail (SPEC S2). The
-# environment is replayed from /proc byte for byte: a plain exec would add PWD and SHLVL.
-if [ $# -gt 0 ] && [ "${1##*[/]}" = sshd ]; then
-  cjw_env=()
-  while IFS= read -r -d '' cjw_r; do cjw_env+=("$cjw_r"); done </proc/$$/environ
-  exec -c /usr/bin/env -i -- "${cjw_env[@]}" "$@"
-fi
 cjw_fail() {
   cjw_msg="condor-job-wrapper: node error: internal error: $1"
   printf '%s\n' "$cjw_msg" >&2
@@ -50,11 +46,20 @@ exec {cjw_out}>&1
       cjw_rec+=("$cjw_r")
     done
   fi
-} < <(exec -c "$cjw_node" "$0" --cjw-front-v1 "$@" 3>&1 1>&"$cjw_out" {cjw_out}>&-)
+} < <(exec -c "$cjw_node" "$0" --cjw-front-v1 "$$" "$#" 3>&1 1>&"$cjw_out" {cjw_out}>&-)
 # Reap Node before the exec, so that no Node process (not even a zombie) outlives the handover.
 wait "$!" 2>/dev/null
 exec {cjw_out}>&-
 cjw_n=${#cjw_rec[@]}
+# A trusted sshd of condor_ssh_to_job (src/decide/dispatch.ts): exec'd untouched, with the
+# environment replayed from /proc byte for byte (a plain exec would add PWD and SHLVL).
+# The record after "pass" is how many of our arguments were the wrapper's own options.
+if [ "$cjw_n" -eq 4 ] && [ "${cjw_rec[0]}" = CJW2 ] && [ "${cjw_rec[1]}" = pass ] && [[ ${cjw_rec[2]} =~ ^[0-9]{1,4}$ ]] && [ "${cjw_rec[3]}" = END ]; then
+  shift "$((10#${cjw_rec[2]}))" || exit 70
+  cjw_env=()
+  while IFS= read -r -d '' cjw_r; do cjw_env+=("$cjw_r"); done </proc/$$/environ
+  exec -c /usr/bin/env -i -- "${cjw_env[@]}" "$@"
+fi
 if [ "$cjw_n" -ge 4 ] && [ "${cjw_rec[0]}" = CJW2 ] && [ "${cjw_rec[cjw_n-1]}" = END ]; then
   if [ "${cjw_rec[1]}" = exit ]; then exit "${cjw_rec[2]}"; fi
   if [ "${cjw_rec[1]}" = exec ]; then

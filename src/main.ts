@@ -32,7 +32,8 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   if (handover.kind === 'exit') process.exit(handover.code);
-  execDirect(handover);
+  // Run directly with node (no front): the trusted sshd gets what we were given.
+  execDirect(handover.kind === 'pass' ? { kind: 'exec', argv: process.argv.slice(2 + handover.skip), env } : handover);
 }
 
 // A rejection here would be a bug in the handler itself: still no stack trace alone, still no run.

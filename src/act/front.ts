@@ -14,7 +14,9 @@ const FRONT_FD = 3;
 /** What the wrapper hands over in the end. */
 export type Handover =
   | { readonly kind: 'exec'; readonly argv: readonly string[]; readonly env: ReadonlyMap<string, string> }
-  | { readonly kind: 'exit'; readonly code: number };
+  | { readonly kind: 'exit'; readonly code: number }
+  /** The trusted sshd of condor_ssh_to_job: the front execs its own argv (less `skip` wrapper options) and environment unchanged. */
+  | { readonly kind: 'pass'; readonly skip: number };
 
 
 /** Splits a NUL-separated /proc record block into strings, refusing what is not valid UTF-8 (S3). */
@@ -69,14 +71,27 @@ export function readFrontEnvironment(ppid: number): Map<string, string> {
 }
 
 /**
- * The job's argv exactly: /proc/self/cmdline holds the bytes Node decoded lossily. Layout:
- * node, script, marker, then the job argv.
+ * The job's argv exactly, from the front's own /proc/PID/cmdline: the front passes Node only its
+ * pid and the argument count, never the job's arguments (Node honours options such as --env-file
+ * anywhere on its own command line). bash never rewrites its argv, so the front's cmdline ends
+ * with exactly its "$@". Layout of ours: node, script, marker, pid, count.
  */
 export function readFrontArgv(): string[] {
-  const all = decodeRecords(readFileSync('/proc/self/cmdline'), (i) => `argument ${i - 2}`);
-  const at = all.indexOf(FRONT_MARKER);
-  if (at < 0) throw new Error('front marker missing from /proc/self/cmdline');
-  return all.slice(at + 1);
+  const own = readFileSync('/proc/self/cmdline', 'latin1').split('\0');
+  const at = own.indexOf(FRONT_MARKER);
+  const pid = Number(own[at + 1]);
+  const count = Number(own[at + 2]);
+  if (at < 0 || !Number.isSafeInteger(pid) || !Number.isSafeInteger(count) || count < 0) throw new Error('front marker, pid or count missing from /proc/self/cmdline');
+  // Our parent must be that front: a reparented Node (the front died) must not read another's argv.
+  if (pid !== process.ppid) throw new Error(`the front (pid ${String(pid)}) is not this process's parent (${String(process.ppid)})`);
+  const buf = readFileSync(`/proc/${String(pid)}/cmdline`);
+  // Records before the job's arguments: bash, its options, the script (for naming a bad one).
+  let records = 0;
+  for (const b of buf) if (b === 0) records++;
+  const all = decodeRecords(buf, (i) => `argument ${String(i - (records - count) + 1)}`);
+  if (count > all.length) throw new Error(`the front's cmdline holds ${String(all.length)} entries, fewer than its ${String(count)} arguments`);
+  // decodeRecords drops the final NUL's empty tail; an empty last argument is still a record.
+  return all.slice(all.length - count);
 }
 
 /**
@@ -98,6 +113,8 @@ export function encodeHandover(h: Handover): Buffer {
   const rec: string[] = ['CJW2'];
   if (h.kind === 'exit') {
     rec.push('exit', String(h.code));
+  } else if (h.kind === 'pass') {
+    rec.push('pass', String(h.skip));
   } else {
     const file = h.argv[0];
     // env(1) would read a command containing "=" as one more assignment.

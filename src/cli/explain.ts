@@ -36,6 +36,8 @@ export interface ExplainedNegotiation {
 export interface ExplainJson {
   readonly explain: number;
   readonly dispatch: DispatchMode;
+  /** Why argv[1] was taken as the starter's line, the job's own command or the sshd (SPEC S2). */
+  readonly dispatchReason: string | null;
   readonly outcome: Outcome;
   readonly contained: boolean;
   readonly runtime: { readonly path: string; readonly usable: boolean; readonly family: string; readonly version: string | null; readonly source: string } | null;
@@ -102,6 +104,7 @@ export function explainJson(d: Decision, f: Facts): ExplainJson {
   return {
     explain: EXPLAIN_VERSION,
     dispatch: plan.dispatch,
+    dispatchReason: plan.dispatchReason ?? null,
     outcome: outcomeOf(d),
     contained: plan.contained,
     runtime: rt === undefined || plan.dispatch === 'passthrough' ? null : { path: rt.path, usable: rt.usable, family: rt.family, version: rt.version ?? null, source: rt.source },
@@ -145,6 +148,7 @@ function policyLines(n: ExplainedNegotiation | null): string[] {
 export function explainText(d: Decision, f: Facts): string {
   const j = explainJson(d, f);
   const lines: string[] = ['condor-job-wrapper --explain: nothing was run', `mode: ${MODE_WORDS[j.dispatch]}`];
+  if (j.dispatchReason !== null) lines.push(`  because ${j.dispatchReason}`);
   if (j.runtime !== null) {
     const version = j.runtime.version === null ? '' : ` ${j.runtime.version}`;
     lines.push(`runtime: ${j.runtime.path} (${j.runtime.family}${version} from the ${j.runtime.source}; ${j.runtime.usable ? 'usable' : 'missing or not executable'})`);

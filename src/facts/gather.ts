@@ -27,6 +27,8 @@ export interface GatherInput {
   readonly machineAdPath?: string;
   /** --explain: run nothing (no runtime probe), and assume what a starter would have set. */
   readonly explain?: boolean;
+  /** The job ad, when the dispatch step already read it (decide/dispatch.ts). */
+  readonly jobAd?: ClassAd;
   /** Starter-built: the family/version run.ts found to parse the line (facts/versionCache.ts). */
   readonly runtimeVersion?: RuntimeVersion;
 }
@@ -52,7 +54,7 @@ export function gatherFacts(input: GatherInput): Facts {
   // The job ad is read when a rule needs it: wrapper-built mode (image, request) and the
   // starter's -B flags (which of them the job asked for).
   const needJobAd = input.dispatch === 'wrapper-built' || input.invocation !== undefined;
-  const jobAd = needJobAd ? optionalAd(input.jobAdPath ?? env.get('_CONDOR_JOB_AD'), 'job') : undefined;
+  const jobAd = input.jobAd ?? (needJobAd ? optionalAd(input.jobAdPath ?? env.get('_CONDOR_JOB_AD'), 'job') : undefined);
   const machineAd = input.invocation !== undefined || input.dispatch === 'wrapper-built' ? optionalAd(input.machineAdPath ?? env.get('_CONDOR_MACHINE_AD'), 'machine') : undefined;
   // Only wrapper-built mode binds the scratch itself; the starter's line already names it.
   const scratch = input.dispatch === 'wrapper-built' ? scratchFact(env, input.cwd, input.explain === true) : undefined;

@@ -57,7 +57,7 @@ function expectNothingRan(rt: Standin, s: Site, payloadMarker: string): void {
   expect(readdirSync(s.scratch)).toEqual(['.job_wrapper_failure']); // not removed, no launcher dir
 }
 
-const TOP_KEYS = ['argv', 'binds', 'changes', 'contained', 'dispatch', 'envDiff', 'explain', 'hooks', 'negotiation', 'outcome', 'runtime', 'scratch', 'warnings'];
+const TOP_KEYS = ['argv', 'binds', 'changes', 'contained', 'dispatch', 'dispatchReason', 'envDiff', 'explain', 'hooks', 'negotiation', 'outcome', 'runtime', 'scratch', 'warnings'];
 
 /** The documented shape, checked field by field (types, not values). */
 function expectShape(j: Record<string, unknown>): void {
@@ -196,10 +196,13 @@ describe.each(nodeBinaries())('--explain, bundle on $label', ({ path: nodePath }
   });
 
   it('passthrough (sshd): explained, nothing read or changed', () => {
-    const r = runWrapper(['--explain', '--json', '--', '/usr/sbin/sshd', '-i'], { wrapper });
+    // A root-owned sshd outside the job's directories: what condor_ssh_to_job runs.
+    const sshd = standin('sshd').path;
+    const r = runWrapper(['--explain', '--json', '--', sshd, '-i'], { wrapper });
     const j = JSON.parse(r.stdout) as Record<string, unknown>;
     expectShape(j);
-    expect(j).toMatchObject({ dispatch: 'passthrough', outcome: { kind: 'exec-passthrough' }, negotiation: null, runtime: null, argv: ['/usr/sbin/sshd', '-i'], changes: [], envDiff: [] });
+    expect(j).toMatchObject({ dispatch: 'passthrough', outcome: { kind: 'exec-passthrough' }, negotiation: null, runtime: null, argv: [sshd, '-i'], changes: [], envDiff: [] });
+    expect(j.dispatchReason).toMatch(/is the sshd of condor_ssh_to_job \(.*root-owned/);
   });
 });
 

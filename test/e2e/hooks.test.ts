@@ -42,7 +42,7 @@ function job(hooks: { setup?: Record<string, string>; test?: Record<string, stri
   const errorFile = join(scratch, '.job_wrapper_failure');
   return {
     dir, scratch, image, rt, errorFile, config,
-    line: (payload = ['/bin/echo', 'PAYLOAD']) => ['--config', config, rt.path, 'exec', '-B', `${scratch}:/srv`, '--pwd', '/srv', image, ...payload],
+    line: (payload = ['/bin/echo', 'PAYLOAD']) => ['--config', config, rt.path, 'exec', '-W', scratch, '-B', `${scratch}:/srv`, '--pwd', '/srv', image, ...payload],
     env: (extra = {}) => ({ _CONDOR_SCRATCH_DIR: scratch, _CONDOR_WRAPPER_ERROR_FILE: errorFile, _CONDOR_SLOT: 'slot1_3', JOB_SECRET: 'from-the-job', PATH: '/job/bin:/usr/bin:/bin', ...extra }),
   };
 }
@@ -184,7 +184,7 @@ describe.each(nodeBinaries())('hooks through the bundle on $label', ({ path: nod
   it('CJW_LOG=file: one JSON record per job, with hook results and the exit path, and no environment values', () => {
     const log = join(tempDir(), 'wrapper.log');
     const j = job({ setup: { '10-ok': 'true' } }, `CJW_LOG=file:${log}\n`);
-    writeFileSync(join(j.scratch, '.job.ad'), 'GlobalJobId = "ap.example.org#12.0#1700000000"\nOwner = "alice"\n');
+    writeFileSync(join(j.scratch, '.job.ad'), `GlobalJobId = "ap.example.org#12.0#1700000000"\nOwner = "alice"\nSingularityImage = "${j.image}"\n`);
     const r = runWrapper(j.line(), { wrapper, env: j.env({ _CONDOR_JOB_AD: join(j.scratch, '.job.ad'), X509_USER_PROXY: '/tmp/x509up_u1001' }), cwd: j.scratch });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
