@@ -51,11 +51,14 @@ describe.each(nodeBinaries())('containment against the job, bundle on $label', (
   const wrapper = installWrapper(nodePath);
 
   describe('1. no job argument reaches the wrapper\'s Node', () => {
-    it.each(['--env-file=evil.env', '--env-file-if-exists=evil.env'])('a job argument %s runs no job code in the wrapper, and the payload stays contained', (arg) => {
+    // Every option that Node 20.20 / 22.23 / 24.22 honour after the script
+    // (scripts/node-option-audit.sh): each reads a job file that can load the job's JavaScript.
+    it.each(['--env-file=evil.env', '--env-file-if-exists=evil.env', '--experimental-config-file=node.config.json', '--experimental-default-config-file'])('a job argument %s runs no job code in the wrapper, and the payload stays contained', (arg) => {
       const rt = standin('apptainer');
       const j = job(rt, 'CJW_MODE=REQUIRED');
       const marker = join(j.base, 'evil-ran');
       writeFileSync(join(j.scratch, 'evil.env'), 'NODE_OPTIONS="--require ./evil.js"\n');
+      writeFileSync(join(j.scratch, 'node.config.json'), `${JSON.stringify({ nodeOptions: { require: [join(j.scratch, 'evil.js')] } })}\n`);
       // What the exploit's code did: mark that it ran, and fake an "exec the payload" decision on fd 3.
       writeFileSync(join(j.scratch, 'evil.js'), `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x'); try { require('fs').writeSync(3, 'CJW2'); } catch {}\n`);
       const payload = [join(j.scratch, 'payload.sh'), arg];
