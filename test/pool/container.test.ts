@@ -6,7 +6,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JOB_UID, Pool, SANDBOX, SIF, SITE, ancestry, containerJob, describePool, keyValues, processes, record, siteConfig, sleep, type WaitResult } from './pool';
+import { JOB_UID, POOL_ROOT, Pool, SANDBOX, SIF, SITE, ancestry, containerJob, describePool, keyValues, processes, record, siteConfig, sleep, type WaitResult } from './pool';
 
 const FACTS = `echo "contained=$(test -d /.singularity.d && echo yes || echo no)"
 echo "uid=$(id -u)"
@@ -31,8 +31,11 @@ describePool('pool: container jobs through the wrapper (Apptainer)', () => {
     pool.start({ accessPoint: true, wrapperEnv: siteConfig() });
     facts = pool.launch('facts', containerJob(SIF, `${FACTS}exit 42\n`));
     sandbox = pool.launch('sandbox', containerJob(SANDBOX, `${FACTS}exit 0\n`));
-    const script = `trap 'echo TERM > ${SITE.drop}/${token}.term; exit 143' TERM\necho started > ${SITE.drop}/${token}.started\nsleep ${String(sleepFor)} &\nwait\n`;
-    long = pool.submit('long', containerJob(SIF, script, [`+SingularityBind = "${SITE.drop}"`]));
+    // The drop dir is bound at /drop: a job bind whose destination lies under /tmp fails with -C on
+    // Apptainer 1.4 without setuid (the contained /tmp is empty: "destination ... doesn't exist in
+    // container"), already in the starter's self test, before the wrapper runs.
+    const script = `trap 'echo TERM > /drop/${token}.term; exit 143' TERM\necho started > /drop/${token}.started\nsleep ${String(sleepFor)} &\nwait\n`;
+    long = pool.submit('long', containerJob(SIF, script, [`+SingularityBind = "${SITE.drop}:/drop"`]));
   }, 240_000);
   afterAll(() => { pool.finish(); }, 60_000);
 
@@ -102,7 +105,7 @@ describePool('pool: container jobs through the wrapper (Apptainer)', () => {
   it('condor_ssh_to_job lands inside the running container (sshd passes through the wrapper)', async () => {
     if (long === undefined) throw new Error('the long job was not submitted');
     const job = long;
-    if (!existsSync('/usr/sbin/sshd')) throw new Error('/usr/sbin/sshd is missing: install openssh-server (.ci/run does), condor_ssh_to_job needs it on the node');
+    if (!existsSync(join(POOL_ROOT, 'usr/sbin/sshd'))) throw new Error(`${POOL_ROOT}/usr/sbin/sshd is missing: condor_ssh_to_job needs it on the node (install.sh installs openssh-server in the root)`);
     await pool.waitRunning(job.cluster, () => existsSync(join(SITE.drop, `${token}.started`)));
     const t0 = Date.now();
     const r = pool.asUser(['condor_ssh_to_job', '-auto-retry', `${String(job.cluster)}.0`, 'echo "ssh-contained=$(test -d /.singularity.d && echo yes || echo no)"; echo "ssh-uid=$(id -u)"; ps'], '/', 60_000);
