@@ -6,7 +6,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JOB_UID, POOL_ROOT, Pool, SANDBOX, SIF, SITE, ancestry, containerJob, describePool, keyValues, processes, record, siteConfig, sleep, type WaitResult } from './pool';
+import { JOB_UID, POOL_ROOT, Pool, SANDBOX, SIF, SITE, ancestry, containerJob, describePool, keyValues, processes, record, siteConfig, sleep, type WaitResult, SETUP_TIMEOUT_MS } from './pool';
 
 const FACTS = `echo "contained=$(test -d /.singularity.d && echo yes || echo no)"
 echo "uid=$(id -u)"
@@ -36,7 +36,7 @@ describePool('pool: container jobs through the wrapper (Apptainer)', () => {
     // container"), already in the starter's self test, before the wrapper runs.
     const script = `trap 'echo TERM > /drop/${token}.term; exit 143' TERM\necho started > /drop/${token}.started\nsleep ${String(sleepFor)} &\nwait\n`;
     long = pool.submit('long', containerJob(SIF, script, [`+SingularityBind = "${SITE.drop}:/drop"`]));
-  }, 240_000);
+  }, SETUP_TIMEOUT_MS);
   afterAll(() => { pool.finish(); }, 60_000);
 
   /** The scratch dir as the payload sees it: the target dir on 24, its nested scratch on 25. */

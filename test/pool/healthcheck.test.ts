@@ -6,7 +6,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_DIR, OPT, Pool, SIF, containerJob, describePool, record, siteConfig, sleep } from './pool';
+import { CONFIG_DIR, OPT, Pool, SIF, containerJob, describePool, record, siteConfig, sleep, SETUP_TIMEOUT_MS } from './pool';
 
 const SNIPPET = join(CONFIG_DIR, 'startd-cron-healthcheck.conf');
 
@@ -40,7 +40,7 @@ if (!existsSync(SNIPPET)) {
       const set: string[] = [];
       for (const n of names) set.push(`STARTD_CRON_${n}_EXECUTABLE = ${OPT}/shim`, `STARTD_CRON_${n}_PERIOD = 3s`);
       pool.start({ accessPoint: true, wrapperEnv: broken, configFiles: [SNIPPET], set });
-    }, 240_000);
+    }, SETUP_TIMEOUT_MS);
     afterAll(() => { pool.finish(); }, 60_000);
 
     it('publishes CJW_Healthy = false with the reason, and a job does not start there', async () => {

@@ -34,6 +34,13 @@ export const JOB_USER = 'condoruser';
 export const JOB_UID = 4242;
 export const CONFIG_DIR = join(ROOT, 'condor-config');
 const LOCK = '/tmp/cjw-pool-suites.lock';
+/** How long the lock may be waited for (other pool suites run meanwhile). */
+const LOCK_WAIT_MS = 20 * 60_000;
+/**
+ * The timeout of a suite's beforeAll: the wait for the lock, an install of a missing root
+ * (install.sh, ~90 s, more on a slow mirror), the pool's start and the submissions.
+ */
+export const SETUP_TIMEOUT_MS = LOCK_WAIT_MS + 10 * 60_000;
 /** The host's static bash, copied under OPT so that the root sees it (the root has none). */
 const OPT_STATIC_BASH = join(OPT, 'bash-static');
 
@@ -111,7 +118,7 @@ function installFixtures(): void {
 
 /** Serializes the pool suites across jest workers (one machine, two cores). */
 async function acquireLock(): Promise<void> {
-  const deadline = Date.now() + 20 * 60_000;
+  const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {
       const fd = openSync(LOCK, 'wx');

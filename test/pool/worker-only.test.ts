@@ -6,7 +6,7 @@
 // - node error: the file is shown, the starter fails the attempt (VacateReasonCode 1007) and the
 //   schedd requeues the job, again on every start: nothing on the worker node can hold it.
 
-import { BREAK_NODE_ATTR, Pool, SIF, SITE, containerJob, describePool, record, siteConfig, submitFile, type WaitResult } from './pool';
+import { BREAK_NODE_ATTR, Pool, SIF, SITE, containerJob, describePool, record, siteConfig, submitFile, type WaitResult, SETUP_TIMEOUT_MS } from './pool';
 
 describePool('pool: wrapper errors with only the worker node configured', () => {
   const pool = new Pool('worker-only');
@@ -23,7 +23,7 @@ describePool('pool: wrapper errors with only the worker node configured', () => 
     // a requeued job on the claim it holds within a second or two, too fast for submit-wait's
     // polls of JobStatus to see it idle, so its requeue count is no bound there.
     node = pool.submit('node', containerJob(SIF, 'echo payload-ran\n', [`+${BREAK_NODE_ATTR} = true`]));
-  }, 240_000);
+  }, SETUP_TIMEOUT_MS);
   afterAll(() => { pool.finish(); }, 60_000);
 
   function expectCompletedJobError(r: WaitResult, scenario: string, text: RegExp): void {
