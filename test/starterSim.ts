@@ -1,5 +1,6 @@
 // A model of what an HTCondor starter hands USER_JOB_WRAPPER: the argv for a vanilla job and the
-// container line (`RUNTIME -s exec …`) with the starter's own self-test before it. Every rule
+// container line (`RUNTIME -s exec …`) with the starter's own self-test before it, and (23.9.6,
+// 25.14.1) the environment. Every rule
 // here was read off a recording of a real starter (test/fixtures/observed: 24.0.23 and 25.13.2
 // unprefixed / `v25-`, 25.14.1 `v25.14-`, 23.9.6 `v23.9-`; docs/htcondor-versions.md), and
 // test/unit/starterSim.test.ts checks the model against every one of them. Unit and e2e tests
@@ -60,6 +61,12 @@ export interface StarterJob {
 export interface StarterSite {
   readonly executeDir: string;
   readonly starterPid: number;
+  /** For the environment: the slot's name (_CONDOR_SLOT, default slot1_1), the host's short name (PS1), $(BIN). */
+  readonly slot?: string;
+  readonly host?: string;
+  readonly bin?: string;
+  /** The job owner's home (25.x hands vanilla jobs HOME). */
+  readonly home?: string;
 }
 
 export interface StarterLine {
@@ -220,4 +227,66 @@ export function siteFromScratch(scratch: string, nested: boolean): StarterSite {
   const m = /^(.*)\/dir_(\d+)$/.exec(slot);
   if (m === null || (nested && posix.basename(scratch) !== 'scratch')) throw new Error(`not a starter's scratch dir: ${scratch}`);
   return { executeDir: m[1] ?? '', starterPid: Number(m[2]) };
+}
+
+/** What the starter sets for every job on a slot without GPUs (the recorded Debian pools). */
+const FIXED_ENV: readonly (readonly [string, string])[] = [
+  ['BATCH_SYSTEM', 'HTCondor'], ['CUBACORES', '1'], ['CUDA_VISIBLE_DEVICES', '10000'], ['GOMAXPROCS', '1'],
+  ['GPU_DEVICE_ORDINAL', '10000'], ['JULIA_NUM_THREADS', '1'], ['MKL_NUM_THREADS', '1'], ['NUMEXPR_NUM_THREADS', '1'],
+  ['NVIDIA_VISIBLE_DEVICES', 'none'], ['OMP_NUM_THREADS', '1'], ['OMP_THREAD_LIMIT', '1'], ['OPENBLAS_NUM_THREADS', '1'],
+  ['PYTHON_CPU_COUNT', '1'], ['ROOT_MAX_THREADS', '1'], ['TEMP', '/tmp'], ['TF_LOOP_PARALLEL_ITERATIONS', '1'],
+  ['TF_NUM_THREADS', '1'], ['TMP', '/tmp'], ['TMPDIR', '/tmp'], ['_CHIRP_DELAYED_UPDATE_PREFIX', 'Chirp*'],
+  ['_CONDOR_AssignedGPUs', '10000'], ['_CONDOR_JOB_PIDS', ''],
+];
+
+/**
+ * The environment the wrapper gets (HTCondor 23.9.6 and 25.14.1 with Apptainer; job `environment`
+ * empty), without the _CONDOR_ANCESTOR_<pid> process-tracking variables (their values are pids
+ * and times). For a container job: every variable also as APPTAINERENV_NAME, where the bound dir's
+ * host prefix becomes its inside path; HOME removed; the runtime's own temp and cache variables
+ * added afterwards (their copies keep the host path).
+ */
+export function simulateStarterEnv(version: StarterVersion, knobs: StarterKnobs, job: StarterJob, site: StarterSite, line: StarterLine): Map<string, string> {
+  const v25 = atLeast(version, '25.0.0');
+  const ownDir = line.slotDir; // .chirp.config: user/ in the slot dir (25.x), else the scratch
+  const env = new Map<string, string>(FIXED_ENV);
+  env.set('APPTAINER_CACHEDIR', line.scratch);
+  env.set('SINGULARITY_CACHEDIR', line.scratch);
+  env.set('_CONDOR_BIN', site.bin ?? '/usr/bin');
+  env.set('_CONDOR_CHIRP_CONFIG', v25 ? `${ownDir}/user/.chirp.config` : `${line.scratch}/.chirp.config`);
+  env.set('_CONDOR_JOB_AD', `${line.scratch}/.job.ad`);
+  env.set('_CONDOR_JOB_IWD', line.cwd);
+  env.set('_CONDOR_MACHINE_AD', `${line.scratch}/.machine.ad`);
+  env.set('_CONDOR_SCRATCH_DIR', line.scratch);
+  env.set('_CONDOR_SLOT', site.slot ?? 'slot1_1');
+  env.set('_CONDOR_WRAPPER_ERROR_FILE', `${line.scratch}/.job_wrapper_failure`);
+  if (v25) {
+    env.set('CONDOR_STARTER_PID', String(site.starterPid));
+    env.set('HOME', site.home ?? '/home/condoruser');
+  }
+  if (job.image === undefined) return env;
+
+  env.delete('HOME');
+  if (v25) {
+    // "Removing APPTAINER_CACHEDIR / SINGULARITY_CACHEDIR from job environment before launching container"
+    env.delete('APPTAINER_CACHEDIR');
+    env.delete('SINGULARITY_CACHEDIR');
+  }
+  // The host dir the line binds at an inside path, and that path (none: same path inside).
+  const target = knobs.targetDir;
+  let bound: readonly [string, string] | undefined;
+  if (target !== undefined) {
+    if (job.transferFiles) bound = [line.slotDir, target];
+    else bound = v25 ? [line.slotDir, SHARED_SLOT_INSIDE] : [line.scratch, target];
+  }
+  const inside = (val: string): string => (bound !== undefined && (val === bound[0] || val.startsWith(`${bound[0]}/`)) ? bound[1] + val.slice(bound[0].length) : val);
+  const prefix = 'APPTAINERENV_';
+  const out = new Map(env);
+  for (const [k, val] of env) out.set(`${prefix}${k}`, inside(val));
+  const late: [string, string][] = [[v25 ? 'APPTAINER_TMPDIR' : 'APPTAINER_TEMPDIR', line.scratch]];
+  if (v25) late.push(['APPTAINER_CACHEDIR', line.scratch]);
+  if (target !== undefined) late.push(['_CONDOR_SCRATCH_DIR_OUTSIDE_CONTAINER', line.scratch]);
+  for (const [k, val] of late) { out.set(k, val); out.set(`${prefix}${k}`, val); }
+  if (v25) out.set(`${prefix}PS1`, `${site.slot ?? 'slot1_1'}@${site.host ?? 'localhost'}$ `);
+  return out;
 }

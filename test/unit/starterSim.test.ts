@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseClassAd } from '../../src/facts/classad';
 import {
-  jobFromAd, simulateStarter, siteFromScratch, splitArgumentsV2,
+  jobFromAd, simulateStarter, simulateStarterEnv, siteFromScratch, splitArgumentsV2,
   type StarterJob, type StarterKnobs, type StarterSite, type StarterVersion,
 } from '../starterSim';
 
@@ -48,6 +48,21 @@ describe('the Debian starters (25.14.1, 23.9.6): the simulated line is the recor
     expect(sim.scratch).toBe(scratch);
     const cwd = /^cwd: (.*)$/m.exec(readFileSync(join(OBS, `${name}.wrapper.cwd-id.txt`), 'utf8'))?.[1];
     expect(sim.cwd).toBe(cwd);
+  });
+
+  it.each(recordings)('%s: the simulated environment is the recorded one, up to the _CONDOR_ANCESTOR_ pids', (name) => {
+    const [, version] = RECORDED.find(([p]) => name.startsWith(p)) ?? ['', '25.14.1'];
+    const job = jobFromAd(ad(`${name}.job.ad.txt`));
+    const recorded = envOf(`${name}.wrapper.env.txt`);
+    const scratch = recorded.get('_CONDOR_SCRATCH_DIR') ?? '';
+    // Site facts: the slot's name and the host's (PS1), as this run had them.
+    const site = { ...siteFromScratch(scratch, version.startsWith('25.')), slot: recorded.get('_CONDOR_SLOT') ?? '', host: 'vm' };
+    const knobs: StarterKnobs = { runtime: DEBIAN_RUNTIME, ...(name.endsWith('-srv') ? { targetDir: '/srv' } : {}) };
+    const line = simulateStarter(version, knobs, job, site);
+    const ancestors = [...recorded.keys()].filter((k) => k.startsWith('_CONDOR_ANCESTOR_'));
+    expect(ancestors).toHaveLength(3); // HTCondor's process tracking: master, startd, starter
+    const want = Object.fromEntries([...recorded].filter(([k]) => !ancestors.includes(k)).sort());
+    expect(Object.fromEntries([...simulateStarterEnv(version, knobs, job, site, line)].sort())).toEqual(want);
   });
 });
 
