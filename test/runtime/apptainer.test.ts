@@ -7,6 +7,7 @@
 import { chownSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../e2e/harness';
+import { tableFor } from '../../src/invocation/families/index';
 import {
   APPTAINER, SANDBOX, SIF, UID, apptainerVersion, asJobUser, condor25DefaultLine, condor25Env, condor25Line, describeInRoot,
   insideEnv, installRootWrapper, keyValues, makeSlot, POOL_ROOT, type Run, type Slot,
@@ -37,6 +38,24 @@ describeInRoot('S5 rules on the real Apptainer 1.4 (pool root), payload as condo
     console.log(`real-runtime suite on ${v} (${POOL_ROOT})`);
     expect(v).toMatch(/^apptainer version 1\.4\.\d+/);
     expect(existsSync(join(POOL_ROOT, 'usr/libexec/apptainer/bin/starter-suid'))).toBe(false);
+  });
+
+  it.each(['exec', 'run', 'shell', 'test', 'instance start'])('the flag table knows every flag of 1.4\'s `%s --help`, with the right value-taking', (action) => {
+    const help = asJobUser([APPTAINER, ...action.split(' '), '--help']);
+    expect(help.status).toBe(0);
+    // "  -B, --bind stringArray   a user-bind…" / "      --nv   enable Nvidia support"
+    const listed = [...help.stdout.matchAll(/^ {2}(?:(-[a-zA-Z]), )? {0,4}(--[a-z0-9-]+)(?: (string|strings|stringArray|stringToString|int))?\s/gm)];
+    expect(listed.length).toBeGreaterThan(40);
+    const defs = tableFor('apptainer').actions[action] ?? [];
+    const wrong: string[] = [];
+    for (const m of listed) {
+      const [, short, long = '', type] = m;
+      const def = defs.find((d) => d.names.includes(long));
+      if (def === undefined) wrong.push(`${long}: not in the table`);
+      else if (def.takesValue !== (type !== undefined)) wrong.push(`${long}: takesValue ${String(def.takesValue)}, help says ${type ?? 'boolean'}`);
+      else if (short !== undefined && !def.names.includes(short)) wrong.push(`${long}: short ${short} missing`);
+    }
+    expect(wrong).toEqual([]);
   });
 
   describe('environment copies (S5.4)', () => {
