@@ -6,6 +6,7 @@ import { initialDraft } from '../../../src/decide/decide';
 import type { Draft } from '../../../src/decide/plan';
 import { applyCompat, insideDestinations, mountDestination } from '../../../src/decide/rules/compat';
 import { applyEnv } from '../../../src/decide/rules/env';
+import { applyNested, keepsContainAllNested } from '../../../src/decide/rules/nested';
 import { parseConfig } from '../../../src/facts/config/load';
 import type { Facts } from '../../../src/facts/types';
 import { tableFor } from '../../../src/invocation/families/index';
@@ -129,5 +130,34 @@ describe('env on Apptainer: SINGULARITYENV_ copies paired (1.4.5 logs an INFO pe
     const { d, f } = draft(line, 'apptainer', { SINGULARITYENV_LD_PRELOAD: '/evil.so', SINGULARITYENV_HOME: '/h' });
     const r = applyEnv(d, f);
     expect([...r.env.keys()].filter((k) => k.endsWith('LD_PRELOAD') || k.endsWith('_HOME'))).toEqual([]);
+  });
+});
+
+describe('nested on Apptainer: an unprivileged runtime keeps -C (1.4.5 makes the PID namespace nested too)', () => {
+  const line = [APP, '-s', 'exec', '-C', '-p', '/img/x.sif', '/bin/true'];
+  const inside = (setuid: boolean | undefined): Facts => ({
+    ...facts(),
+    nested: { inside: true, evidence: '/.singularity.d exists', asRoot: false, ...(setuid === undefined ? {} : { runtimeSetuid: { setuid, evidence: setuid ? 'starter-suid is setuid root' : 'no setuid helper under /usr/libexec' } }) },
+  });
+
+  it('unprivileged Apptainer (no setuid helper): the line stays as it is', () => {
+    const { d } = draft(line);
+    const f = inside(false);
+    expect(keepsContainAllNested(d.invocation ?? (() => { throw new Error('no invocation'); })(), f)).toBe(true);
+    const r = applyNested(d, f);
+    expect(out(r)).toEqual(line);
+    expect(r.changes).toEqual([]);
+  });
+
+  it('setuid Apptainer: --userns added and -C replaced, as before (not verified nested on 1.4)', () => {
+    const { d } = draft(line);
+    expect(out(applyNested(d, inside(true)))).toEqual([APP, '-s', 'exec', '--contain', '--ipc', '--cleanenv', '--userns', '/img/x.sif', '/bin/true']);
+  });
+
+  it('unknown (root: no setuid probe) or Singularity: -C is replaced, as before', () => {
+    const { d } = draft(line);
+    expect(out(applyNested(d, inside(undefined)))).toEqual([APP, '-s', 'exec', '--contain', '--ipc', '--cleanenv', '/img/x.sif', '/bin/true']);
+    const s = draft(['/usr/bin/singularity', ...line.slice(1)], 'singularity3');
+    expect(out(applyNested(s.d, { ...inside(false), runtime: { path: '/usr/bin/singularity', usable: true, family: 'singularity3', source: 'basename' } }))).toEqual(['/usr/bin/singularity', '-s', 'exec', '--contain', '--ipc', '--cleanenv', '/img/x.sif', '/bin/true']);
   });
 });
