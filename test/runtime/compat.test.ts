@@ -44,7 +44,8 @@ function fromObserved(name: string, image: string, payload: string[], flags: str
   }
   writeFileSync(join(scratch, '.job.ad'), 'Owner = "condoruser"\nClusterId = 1\n', { mode: 0o644 });
   writeFileSync(join(scratch, '.machine.ad'), 'GPUs = 0\n', { mode: 0o644 });
-  const move = (s: string): string => s.split(oldSlot).join(slot).replace('/opt/htcondor/libexec/condor_container_launcher.sh', launcherPath());
+  const launcher = raw.some((a) => a.includes('condor_container_launcher.sh')) ? launcherPath() : '';
+  const move = (s: string): string => s.split(oldSlot).join(slot).replace('/opt/htcondor/libexec/condor_container_launcher.sh', launcher);
   const imageAt = raw.findIndex((a, i) => i > 2 && (a.startsWith('/cvmfs/') || a.startsWith('/images/') || a.endsWith('.sif')));
   if (imageAt < 0) throw new Error(`no image in ${name}`);
   const env = readFileSync(join(OBSERVED, `${name}.wrapper.env.txt`), 'utf8').split('\n').filter((l) => l.includes('=')).map(move)
