@@ -131,6 +131,18 @@ describeInRoot('S5 rules on the real Apptainer 1.4 (pool root), payload as condo
       expect(e.get('BIG')).toBe(big);
       expect(r.stdout).toContain('/srv/scratch\nls: /hostetc: No such file or directory\nls: /hostetc2: No such file or directory\n');
     });
+
+    it('hostile values: 1.4 shell-evaluates a job\'s copy ($(…), backquotes) on HTCondor\'s line; with CJW_EXTRA_ARGS=--no-eval it arrives byte for byte', () => {
+      const s = makeSlot();
+      const nl = 'line1\nline2 $(id -u) `echo bt` "q" \'s\'';
+      const env = condor25Env(s, { NL: nl, APPTAINERENV_NL: nl });
+      const line = condor25Line(s, SANDBOX, ['/bin/sh', '-c', 'printf "%s|" "$NL"']);
+      const evaluated = viaWrapper(s, line, env);
+      expect(evaluated.stdout).toBe(`line1\nline2 ${String(UID)} bt "q" 's'|`);
+      const r = viaWrapper(s, line, env, 'CJW_EXTRA_ARGS=--no-eval\n');
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(`${nl}|`);
+    });
   });
 
   describe('home (S5.4) and binds (S5.2)', () => {
