@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { detectSetuidRuntime } from '../../src/facts/host';
 import { cacheFile, CACHE_DIR } from '../../src/facts/versionCache';
 import { IN_CI, installWrapper, ROOT, tempDir } from '../e2e/harness';
 
@@ -160,6 +161,22 @@ describeLegacy('Singularity 2.6.1 / 3.4.2 stand-ins: HTCondor lines through the 
     expect(JSON.parse(readFileSync(cacheFile(s34), 'utf8'))).toMatchObject({ family: 'singularity3', version: '3.4.2', path: s34 });
     const c26 = JSON.parse(readFileSync(cacheFile(rts?.s26.path ?? ''), 'utf8')) as { family: string; version: string; versionText: string };
     expect(c26).toMatchObject({ family: 'singularity2', version: '2.6.1', versionText: '2.6.1-dist' });
+  });
+
+  it('the setuid detection reads the install layout: 2.6.1 and 3.4.2 setuid, 2.6.1-userns not (formerly checked on the real /opt installs)', () => {
+    expect(detectSetuidRuntime(rts?.s26.path ?? '', 'singularity2')).toEqual({ setuid: true, evidence: `${rts?.s26.prefix ?? ''}/libexec/singularity/bin/action-suid is setuid root` });
+    expect(detectSetuidRuntime(rts?.s26u.path ?? '', 'singularity2').setuid).toBe(false);
+    expect(detectSetuidRuntime(rts?.s34.path ?? '', 'singularity3')).toEqual({ setuid: true, evidence: `${rts?.s34.prefix ?? ''}/libexec/singularity/bin/starter-suid is setuid root` });
+  });
+
+  it('2.6.1 sandbox and squashfs jobs (the former 2.6 pool test): contained line, exit code passed through', () => {
+    for (const [image, code] of [[img.sandbox, 3], [img.simg, 0]] as const) {
+      const o = fromObserved('v25-container-singularity-3.4.2', rts?.s26.path ?? '', image, ['/bin/sh', '-c', `echo "pwd=$STANDIN_PWD"; exit ${String(code)}`]);
+      const r = viaWrapper(o);
+      expect(strip(r.stderr)).toBe('');
+      expect(r.status).toBe(code);
+      expect(r.stdout).toBe('pwd=/srv/scratch\n');
+    }
   });
 
   it('a job reads the family from the cache; without an entry the job probes --version (writing nothing), --explain falls back to the basename', () => {
