@@ -216,6 +216,13 @@ describeInRoot('S5 rules on the real Apptainer 1.4 (pool root), payload as condo
   });
 
   describe('containment: -C, -S, --writable-tmpfs (S5.7)', () => {
+    it('bare 1.4: --no-home under -C keeps HOME at the host home, which is missing inside: a WARNING and cwd /', () => {
+      const r = asJobUser([APPTAINER, 'exec', '-C', '--no-home', SANDBOX, '/bin/sh', '-c', 'echo "HOME=$HOME"; pwd']);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe('HOME=/home/condoruser\n/\n');
+      expect(r.stderr).toBe('WARNING: Error changing the container working directory. Using \'/\' instead: chdir /home/condoruser: no such file or directory\n');
+    });
+
     it('-C on 1.4 = --contain --pid --ipc --cleanenv: own PID and IPC namespaces, host variables gone, private /tmp', () => {
       const s = makeSlot();
       writeFileSync('/tmp/cjw-rt-host-tmp-marker', 'x');
@@ -250,6 +257,13 @@ describeInRoot('S5 rules on the real Apptainer 1.4 (pool root), payload as condo
       expect(readFileSync(join(s.scratch, 'out'), 'utf8')).toBe('out\n');
       const plan = viaWrapper(s, line, env, '', ['--explain']);
       expect(plan.stdout).toContain('dropped -S /tmp');
+      // The starter's own self-test runs the same flags with `test` before the wrapper (not through
+      // it) and fails the same way: in a pool this line needs SINGULARITY_TARGET_DIR, or the
+      // self-test off (SINGULARITY_RUN_TEST_BEFORE_JOB = False), for the repair to matter.
+      const flags = line.slice(3, line.indexOf(SANDBOX));
+      const selfTest = asJobUser([APPTAINER, '-s', '-q', 'test', ...flags, SANDBOX], env, s.scratch);
+      expect(selfTest.status).toBe(255);
+      expect(selfTest.stderr).toContain(`destination ${s.slot} doesn't exist in container`);
       expect(plan.stdout).not.toContain('dropped -S /var/tmp'); // nothing is bound below /var/tmp
     });
 
