@@ -287,6 +287,31 @@ describeInRoot('S5 rules on the real Apptainer 1.4 (pool root), payload as condo
     });
   });
 
+  describe('wrapper-built mode (S4): the wrapper builds the line for a vanilla job', () => {
+    it.each([
+      ['in the scratch dir', false],
+      ['a shared-FS working dir under /tmp (bound at its own path: -S /tmp goes)', true],
+    ])('job cwd %s: CJW_MODE=REQUIRED runs it in the default image, as condoruser', (_n, shared) => {
+      const s = makeSlot();
+      const iwd = shared ? tempDir('cjw-rt-iwd-') : s.scratch;
+      if (shared) chownSync(iwd, UID, UID);
+      const cfg = `CJW_MODE=REQUIRED\nCJW_RUNTIME=${APPTAINER}\nCJW_DEFAULT_IMAGE=${SANDBOX}\n`;
+      const env = { _CONDOR_SCRATCH_DIR: s.scratch, _CONDOR_JOB_AD: s.jobAd, _CONDOR_WRAPPER_ERROR_FILE: s.errorFile, _CONDOR_JOB_IWD: iwd };
+      const job = ['/bin/sh', '-c', 'echo "pwd=$(pwd)"; echo "name=$APPTAINER_NAME"; echo "uid=$(id -u)"; echo out >out'];
+      const r = asJobUser([wrapper, '--config', config(cfg), ...job], env, iwd);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const kv = keyValues(r.stdout);
+      expect(kv.get('pwd')).toBe(shared ? iwd : '/srv');
+      expect(kv.get('name')).toBe('busybox-sandbox');
+      expect(kv.get('uid')).toBe(String(UID));
+      expect(readFileSync(join(iwd, 'out'), 'utf8')).toBe('out\n');
+      const plan = asJobUser([wrapper, '--config', config(cfg), '--explain', '--', ...job], env, iwd).stdout;
+      if (shared) expect(plan).toContain('[compat] dropped -S /tmp');
+      else expect(plan).not.toContain('[compat]');
+    });
+  });
+
   describe('images (S5.3)', () => {
     it.each([
       ['sandbox', SANDBOX, 'busybox-sandbox', SANDBOX],
