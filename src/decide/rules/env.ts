@@ -211,7 +211,8 @@ export function applyEnv(d: Draft, f: Facts): Draft {
   if (family === 'apptainer') {
     const paired: string[] = [];
     for (const [k, v] of [...env]) {
-      if (!k.startsWith('SINGULARITYENV_')) continue;
+      // Never create a copy of a runtime behaviour variable (that is the drop rules' business).
+      if (!k.startsWith('SINGULARITYENV_') || isRuntimeBehaviourVar(k.slice('SINGULARITYENV_'.length))) continue;
       const ak = `APPTAINERENV_${k.slice('SINGULARITYENV_'.length)}`;
       const a = env.get(ak);
       if (a === v) continue;

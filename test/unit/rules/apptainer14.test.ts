@@ -126,6 +126,11 @@ describe('env on Apptainer: SINGULARITYENV_ copies paired (1.4.5 logs an INFO pe
     expect(r.changes.some((c) => c.what.startsWith('paired'))).toBe(false);
   });
 
+  it('no APPTAINERENV_ copy of a runtime behaviour variable is ever created by the pairing', () => {
+    const { d, f } = draft(line, 'apptainer', { SINGULARITYENV_APPTAINER_BINDPATH: '/etc:/x' });
+    expect(applyEnv(d, f).env.has('APPTAINERENV_APPTAINER_BINDPATH')).toBe(false);
+  });
+
   it('a dropped variable is not brought back through the pairing', () => {
     const { d, f } = draft(line, 'apptainer', { SINGULARITYENV_LD_PRELOAD: '/evil.so', SINGULARITYENV_HOME: '/h' });
     const r = applyEnv(d, f);
