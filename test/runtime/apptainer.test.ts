@@ -218,6 +218,13 @@ describeInRoot('S5 rules on the real Apptainer 1.4 (pool root), payload as condo
   });
 
   describe('containment: -C, -S, --writable-tmpfs (S5.7)', () => {
+    it('bare 1.4: -C --no-pid still makes a new PID namespace (so a nested rule cannot use --no-pid to avoid one)', () => {
+      const ns = ['/bin/sh', '-c', 'echo "outerns=$(readlink /proc/self/ns/pid)"; exec "$@"', 'sh', APPTAINER, '-s', 'exec', '-C', '--no-pid', SANDBOX, '/bin/sh', '-c', 'echo "pidns=$(readlink /proc/self/ns/pid)"'];
+      const kv = keyValues(asJobUser(ns).stdout);
+      expect(kv.get('pidns')).toMatch(/^pid:\[\d+\]$/);
+      expect(kv.get('pidns')).not.toBe(kv.get('outerns'));
+    });
+
     it('bare 1.4: --no-home under -C keeps HOME at the host home, which is missing inside: a WARNING and cwd /', () => {
       const r = asJobUser([APPTAINER, 'exec', '-C', '--no-home', SANDBOX, '/bin/sh', '-c', 'echo "HOME=$HOME"; pwd']);
       expect(r.status).toBe(0);
