@@ -201,7 +201,8 @@ export function runChecks(configFile: string | undefined, env: CheckEnv = defaul
   // S5.1 and the runtime table: setuid works on the host; inside a container only user namespaces.
   const userns = userNamespacesAvailable(env.host);
   const nested = detectNested(config.nested, env.host);
-  items.push(ok('nested', nested.inside ? `inside a container (${nested.evidence}): -C becomes --contain --ipc --cleanenv, no --pid` : `not inside a container (${nested.evidence})`));
+  const keepsC = main?.family === 'apptainer' && main.setuid?.setuid === false;
+  items.push(ok('nested', nested.inside ? `inside a container (${nested.evidence}): ${keepsC ? '-C stays for job users (an unprivileged Apptainer makes its PID namespace nested too)' : '-C becomes --contain --ipc --cleanenv, no --pid'}` : `not inside a container (${nested.evidence})`));
   if (main !== undefined) {
     const setuid = main.setuid ?? { setuid: false, evidence: 'not probed' };
     const area = 'privileges';

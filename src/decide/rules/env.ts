@@ -205,6 +205,24 @@ export function applyEnv(d: Draft, f: Facts): Draft {
   const setOrigin = f.config.origins.get('CJW_ENV_SET') ?? 'default';
   for (const [k, v] of f.config.envSet) setInside(k, v, `CJW_ENV_SET (${setOrigin}), applied last`);
 
+  // 7. Apptainer reads SINGULARITYENV_X too, but prints an INFO for each one that has no
+  // APPTAINERENV_X and two WARNINGs when both differ (1.4.5, even with -q); an equal pair is
+  // silent. Pair each copy with its APPTAINERENV_ one, whose value wins (as in the runtime).
+  if (family === 'apptainer') {
+    const paired: string[] = [];
+    for (const [k, v] of [...env]) {
+      // Never create a copy of a runtime behaviour variable (that is the drop rules' business).
+      if (!k.startsWith('SINGULARITYENV_') || isRuntimeBehaviourVar(k.slice('SINGULARITYENV_'.length))) continue;
+      const ak = `APPTAINERENV_${k.slice('SINGULARITYENV_'.length)}`;
+      const a = env.get(ak);
+      if (a === v) continue;
+      if (a === undefined) env.set(ak, v);
+      else env.set(k, a);
+      paired.push(k);
+    }
+    if (paired.length > 0) change(`paired ${names(paired)} with equal APPTAINERENV_ copies`, 'Apptainer prints an INFO on the job\'s stderr for every SINGULARITYENV_ copy without an APPTAINERENV_ one, and two WARNINGs when both differ; an equal pair is silent, and the APPTAINERENV_ value wins as in the runtime');
+  }
+
   return { ...out, env, ...(insideEnv.size > 0 ? { insideEnv } : {}) };
 }
 
