@@ -140,6 +140,7 @@ function buildDeb(stage, work) {
   cpSync(stage, work, { recursive: true });
   const doc = join(work, 'usr/share/doc/condor-job-wrapper');
   const rfc2822 = when.toUTCString().replace(/GMT$/, '+0000').replace(/^(\w+), (\d) /, '$1, 0$2 ');
+  put(join(work, 'usr/share/lintian/overrides/condor-job-wrapper'), readFileSync(join(root, 'packaging/deb/lintian-overrides')));
   put(join(doc, 'changelog.gz'), gzipSync(`condor-job-wrapper (${version}) unstable; urgency=medium\n\n  * Release ${version}.\n\n -- ${MAINTAINER}  ${rfc2822}\n`, { level: 9 }));
   const files = walk(work).filter((rel) => statSync(join(work, rel)).isFile());
   const kib = files.reduce((n, rel) => n + Math.ceil(statSync(join(work, rel)).size / 1024), 0) + walk(work).length - files.length;

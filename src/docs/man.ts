@@ -16,7 +16,7 @@ export function roffText(s: string): string {
     .replace(/-/g, '\\-')
     .replace(/`([^`]+)`/g, '\\fB$1\\fR')
     .replace(/\*\*([^*]+)\*\*/g, '\\fB$1\\fR')
-    .replace(/[^\x00-\x7f]/gu, (c) => `\\[u${(c.codePointAt(0) ?? 0x3f).toString(16).toUpperCase().padStart(4, '0')}]`);
+    .replace(/[\u0080-\u{10FFFF}]/gu, (c) => `\\[u${(c.codePointAt(0) ?? 0x3f).toString(16).toUpperCase().padStart(4, '0')}]`);
   // A line starting with "." or "'" would be a request.
   if (/^[.']/.test(out)) out = `\\&${out}`;
   return out;
@@ -31,7 +31,7 @@ export function helpParts(help: string = HELP): { usage: string[]; description: 
   const usage = usageBlock.split('\n').map((l) => l.replace(/^usage:\s*/, '').trim()).filter((l) => l !== '');
   const options: { name: string; text: string }[] = [];
   for (const line of optionsBlock.split('\n')) {
-    const m = /^ {2}(-\S+(?: [A-Z]+)?)\s{2,}(.*)$/.exec(line);
+    const m = /^ {2}(-\S+(?: [A-Z]+(?=\s))?)\s+(.*)$/.exec(line);
     if (m?.[1] !== undefined) options.push({ name: m[1], text: m[2] ?? '' });
     else if (options.length > 0) {
       const last = options[options.length - 1];
@@ -65,7 +65,7 @@ export function renderManPage(version: string, date: string): string {
         [CONFIG_FILE, 'the site policy (KEY=value lines; every key below).'],
         [`${CONFIG_DIR}/*.env`, 'drop-ins read after it, in byte order of their names.'],
         [LAYOUT.nodeLink, `a symlink to the Node.js (>= 20) the wrapper runs on, made by root; absent: ${LAYOUT.defaultNode}. The job's PATH and environment are never used.`],
-        [LAYOUT.wrapper, `the alternative "${LAYOUT.alternative}": ${LAYOUT.fronts.bash} (the front under /bin/bash) or ${LAYOUT.fronts.static} (under ${LAYOUT.staticShell}, which a job's LD_PRELOAD cannot reach); choose with update-alternatives \\-\\-set.`],
+        [LAYOUT.wrapper, `the alternative "${LAYOUT.alternative}": ${LAYOUT.fronts.bash} (the front under /bin/bash) or ${LAYOUT.fronts.static} (under ${LAYOUT.staticShell}, which a job's LD_PRELOAD cannot reach); choose with update-alternatives --set.`],
         [LAYOUT.workerSnippet, 'the worker-node HTCondor settings, inactive until USER_JOB_WRAPPER is set.'],
         [LAYOUT.healthSnippet, 'the STARTD_CRON health check, inactive until CJW is added to STARTD_CRON_JOBLIST.'],
         ['/var/cache/condor-job-wrapper', 'runtime version and V8 code caches written by --check as root.'],
