@@ -135,6 +135,8 @@ describeWhen('the .deb in the Debian pool root: install, a pool job, upgrade, re
           'executable = /bin/sh',
           'arguments = "-c \'test -d /.singularity.d && echo contained; echo site=$CJW_PKG_SITE\'"',
           'transfer_executable = false',
+          // The scratch dir, not the submit dir, is the job's cwd (the submit dir is not in the image).
+          'should_transfer_files = YES', 'when_to_transfer_output = ON_EXIT',
           '+SingularityImage = "/img/busybox-sandbox"',
           'output = out', 'error = err', 'log = log',
           'queue', '',
