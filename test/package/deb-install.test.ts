@@ -113,6 +113,21 @@ describeWhen('the .deb in the Debian pool root: install, a pool job, upgrade, re
     expect(check.stdout).toMatch(/^ok {4}node: \/etc\/condor-job-wrapper\/node -> \/usr\/bin\/[a-z]+ \(root's choice/m);
     if (hasStatic) expect(check.stdout).toMatch(/^ok {4}front: alternative condor-job-wrapper: \/usr\/lib\/condor-job-wrapper\/condor-job-wrapper-static \(\/bin\/bash-static\)$/m);
     if (hasStatic) expect(check.stdout).toMatch(/^ok {4}front: \/bin\/bash-static is statically linked/m);
+    // The front really starts the Node the link names (a marking stand-in here) ...
+    const marker = join(dir, 'node-used');
+    writeFileSync(at('/usr/local/bin/cjw-test-node'), `#!/bin/sh\necho "$0" >>${marker}\nexec /usr/bin/node "$@"\n`, { mode: 0o755 });
+    rmSync(at('/etc/condor-job-wrapper/node'));
+    symlinkSync('/usr/local/bin/cjw-test-node', at('/etc/condor-job-wrapper/node'));
+    expect(inRootOk(['/usr/libexec/condor-job-wrapper', '--version'])).toContain('condor-job-wrapper ');
+    expect(readFileSync(marker, 'utf8')).toBe('/etc/condor-job-wrapper/node\n');
+    // ... and a dangling link fails loudly (exit 70), never falls back to another Node.
+    rmSync(at('/etc/condor-job-wrapper/node'));
+    symlinkSync('/nonexistent/node', at('/etc/condor-job-wrapper/node'));
+    const dangling = inRoot(['/usr/libexec/condor-job-wrapper', '--version']);
+    expect(dangling.status).toBe(70);
+    expect(dangling.stderr).toMatch(/^condor-job-wrapper: node error: .*Node\.js not found at \/etc\/condor-job-wrapper\/node /);
+    rmSync(at('/etc/condor-job-wrapper/node'));
+    symlinkSync('/usr/bin/node', at('/etc/condor-job-wrapper/node'));
     // A link anyone could replace is refused by --check (the front itself cannot tell: no fork).
     chmodSync(at('/etc/condor-job-wrapper'), 0o777);
     expect(inRoot(['/usr/libexec/condor-job-wrapper', '--check']).stdout).toMatch(/^FAIL {2}node: \/etc\/condor-job-wrapper: mode 0777/m);
