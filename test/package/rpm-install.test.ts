@@ -75,7 +75,7 @@ describeWhen('the RPM with rpm in the pool root: install, upgrade keeping the si
     expect(readlinkSync(at('/usr/libexec/condor-job-wrapper'))).toBe('/etc/alternatives/condor-job-wrapper');
   }, 60_000);
 
-  test('erase: %postun drops the alternatives; the changed config is saved as .rpmsave', () => {
+  test('erase: %postun drops the alternatives, %preun the caches; the changed config is saved as .rpmsave', () => {
     writeFileSync(at('/var/cache/condor-job-wrapper/check.json'), '{}');
     chmodSync(at('/var/cache/condor-job-wrapper/check.json'), 0o644);
     rpm(['-e', 'condor-job-wrapper']);
@@ -85,5 +85,7 @@ describeWhen('the RPM with rpm in the pool root: install, upgrade keeping the si
     expect(() => lstatSync(at('/etc/alternatives/condor-job-wrapper'))).toThrow();
     expect(run('chroot', [merged, '/usr/sbin/update-alternatives', '--query', 'condor-job-wrapper']).status).not.toBe(0);
     expect(readFileSync(at('/etc/condor-job-wrapper/wrapper.env.rpmsave'), 'utf8')).toContain('CJW_MODE=REQUIRED');
+    // %preun removed what --check cached, so the directory went with the package.
+    expect(existsSync(at('/var/cache/condor-job-wrapper'))).toBe(false);
   }, 60_000);
 });
