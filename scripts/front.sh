@@ -10,9 +10,13 @@
 # so the runtime keeps the pid HTCondor started and no Node stays resident. Every program started
 # from here gets an empty environment (exec -c), so the job's LD_PRELOAD/LD_AUDIT reach none; for
 # bash itself, which the dynamic linker starts with the job's environment, a site installs the
-# static bash and edits the first line (docs/deployment.md, "Hardening").
-# Sites set the Node path at install (docs/deployment.md): edit the next line only.
+# static bash: the packages install a second copy of this file with it on the first line and
+# pick one with update-alternatives (docs/deployment.md, "Hardening").
+# The Node it runs on: /etc/condor-job-wrapper/node (a symlink to Node, root's choice; --check
+# verifies it is root-owned) when present, else /usr/bin/node. Never the job's PATH or environment.
+# Two tests on a fixed path (stat, lstat: no fork); an empty or dangling link fails below, loudly.
 cjw_node=/usr/bin/node
+[ -e /etc/condor-job-wrapper/node ] || [ -L /etc/condor-job-wrapper/node ] && cjw_node=/etc/condor-job-wrapper/node
 unset TMOUT
 LC_ALL=C
 cjw_fail() {
@@ -26,7 +30,7 @@ cjw_fail() {
   fi
   exit 70
 }
-[ -x "$cjw_node" ] || cjw_fail "Node.js not found at $cjw_node (set it in the first lines of $0)"
+[ -x "$cjw_node" ] || cjw_fail "Node.js not found at $cjw_node (choose it with /etc/condor-job-wrapper/node: docs/deployment.md)"
 cjw_rec=()
 exec {cjw_out}>&1
 # The decision arrives length-framed (src/act/front.ts, writeHandover): "CJW2", the table's

@@ -26,6 +26,7 @@ import { refreshCache, type RuntimeVersion } from '../facts/versionCache';
 import { familyFromBasename, tableFor } from '../invocation/families/index';
 import type { Invocation } from '../invocation/model';
 import { parseInvocation } from '../invocation/parse';
+import { withInstallCheck } from './checkInstall';
 import type { OwnOptions } from './options';
 import type { RunContext } from './run';
 
@@ -407,7 +408,8 @@ export function runCheck(opts: OwnOptions, ctx: RunContext): Handover {
   if (opts.command.length > 0) {
     throw new WrapperError('usage.unknown-option', `--check takes no command (got ${opts.command[0] ?? ''})`, 'see condor-job-wrapper --help');
   }
-  const checked = runChecks(opts.config);
+  // Install state (Node choice, the packages' front alternative, HTCondor knobs left to set): checkInstall.ts.
+  const checked = withInstallCheck(runChecks(opts.config), resolve(process.argv[1] ?? ''));
   const r = withCodeCache(withFrontCheck(checked), opts.config);
   if (opts.classad) {
     ctx.stdout(classAdOutput(r));
