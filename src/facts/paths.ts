@@ -3,7 +3,7 @@
 // missing image. The stat comes first because it is what triggers a /cvmfs automount.
 
 import { realpathSync, statSync } from 'node:fs';
-import { getStringList } from './classad';
+import { getString, getStringList } from './classad';
 import type { Config } from './config/schema';
 import type { ClassAd, Facts, HookContribution, PathFact } from './types';
 import type { DispatchMode } from '../decide/plan';
@@ -14,6 +14,14 @@ import { chooseImage } from '../decide/rules/wrapperBuilt';
 /** `docker://…`, `oras://…`, `library://…`: an image the runtime fetches, not a local path. */
 export function isUri(image: string): boolean {
   return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(image);
+}
+
+/**
+ * A relative image on the starter's line: the copy HTCondor transferred into the scratch dir
+ * (container universe, transfer_container defaults to true), named relative to its cwd.
+ */
+export function isTransferredImage(image: string): boolean {
+  return image !== '' && !image.startsWith('/') && !isUri(image);
 }
 
 /** `/cvmfs/<repo>` for a path below a CVMFS repository, else undefined. */
@@ -74,6 +82,16 @@ export function pathsToProbe(input: PathProbeInput): { images: string[]; bindSou
   const entries = jobBindEntries(jobAd);
   if (invocation !== undefined) {
     images.push(invocation.image);
+    // A transferred copy: the image rule looks at the node's copy of the job ad's image instead.
+    if (input.dispatch === 'starter-built' && isTransferredImage(invocation.image) && config.imageAllow.length > 0) {
+      for (const attr of ['ContainerImage', 'SingularityImage']) {
+        const named = quietly(() => getString(jobAd, attr))?.trim();
+        if (named !== undefined && named !== '') {
+          images.push(named);
+          break;
+        }
+      }
+    }
     // Only the starter's -B values that are job-requested get a policy check (and a probe).
     const wanted = new Set(entries);
     for (const g of invocation.flags) {
