@@ -143,6 +143,8 @@ describe('image rule with the real filesystem (facts/paths.ts probes)', () => {
 describe('image rule: an image HTCondor transferred into the scratch dir (relative on the line)', () => {
   const ad = (attrs: string): ClassAd => parseClassAd(attrs, '/x/dir_1/.job.ad');
   const withAd = (f: Facts, attrs: string): Facts => ({ ...f, jobAd: ad(attrs) });
+  // The tables are `as const` (readonly tuples); facts() takes the mutable shape.
+  const table = (paths: object): Record<string, Kind | [Kind, string]> => paths as Record<string, Kind | [Kind, string]>;
   const SANDBOX = '/img/busybox-sandbox';
   const ALLOW_IMG = 'CJW_IMAGE_ALLOW=/img/*\n';
   const INTRO = 'came with the job (HTCondor transferred it into the scratch dir: transfer_container defaults to true), and a transferred copy is the job\'s own file';
@@ -157,7 +159,7 @@ describe('image rule: an image HTCondor transferred into the scratch dir (relati
     ['', `ContainerImage = "${SANDBOX}"`, { 'busybox-sandbox': ['dir', '/x/dir_1/busybox-sandbox'] }, '/x/dir_1/busybox-sandbox',
       'image busybox-sandbox -> /x/dir_1/busybox-sandbox | the image path is a symlink (or relative): its realpath is used so the job sees one stable image even if the link moves'],
   ] as const)('%j %j', (cfg, attrs, paths, final, change) => {
-    const d = run(Object.keys(paths)[0] ?? '', withAd(facts(cfg, paths as Record<string, Kind | [Kind, string]>), attrs));
+    const d = run(Object.keys(paths)[0] ?? '', withAd(facts(cfg, table(paths)), attrs));
     expect(d.invocation?.image).toBe(final);
     expect(d.changes.map((c) => `${c.what} | ${c.reason}`).pop()).toBe(change);
   });
@@ -171,7 +173,7 @@ describe('image rule: an image HTCondor transferred into the scratch dir (relati
     ['Owner = "u"', {}, 'image.not-allowed', 65, `${INTRO}; the job ad names no ContainerImage or SingularityImage that this node could run instead; submit with transfer_container = false and an image path the site allows (CJW_IMAGE_ALLOW (/img/*))`],
     ['ContainerImage = "/cvmfs/unpacked.cern.ch/x:1"', { '/cvmfs/unpacked.cern.ch/x:1': 'missing', '/cvmfs/unpacked.cern.ch': 'missing' }, 'image.repository-unreachable', 69, 'the CVMFS repository /cvmfs/unpacked.cern.ch is not reachable on this node (not mounted or automount failed)'],
   ] as const)('%j → %s', (attrs, paths, id, code, why) => {
-    const f = withAd(facts(ALLOW_IMG, { 'busybox-sandbox': ['dir', '/x/dir_1/busybox-sandbox'], ...(paths as Record<string, Kind | [Kind, string]>) }), attrs);
+    const f = withAd(facts(ALLOW_IMG, { 'busybox-sandbox': ['dir', '/x/dir_1/busybox-sandbox'], ...table(paths) }), attrs);
     const e = thrown(() => run('busybox-sandbox', f));
     expect([e.id, e.code, e.why]).toEqual([id, code, why]);
     if (code === 65) expect(e.line).toContain('transfer_container = false');
