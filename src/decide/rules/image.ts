@@ -58,7 +58,8 @@ function nodeCopyOf(d: Draft, f: Facts, image: string): Draft | undefined {
   const ad = jobAdImage(f);
   const globs = `CJW_IMAGE_ALLOW (${allow.join(', ')})`;
   if (ad === undefined) {
-    throw notAllowed(image, `${intro}; the job ad names no ContainerImage or SingularityImage that this node could run instead; ${TRANSFER_FIX} (${globs})`);
+    const none = f.jobAd === undefined ? 'no job ad was read (_CONDOR_JOB_AD), so no ContainerImage or SingularityImage is known' : 'the job ad names no ContainerImage or SingularityImage';
+    throw notAllowed(image, `${intro}; ${none} that this node could run instead; ${TRANSFER_FIX} (${globs})`);
   }
   const named = `the job ad's ${ad.attr} ${ad.value}`;
   if (!ad.value.startsWith('/') || isUri(ad.value)) {
