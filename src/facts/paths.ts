@@ -24,6 +24,13 @@ export function isTransferredImage(image: string): boolean {
   return image !== '' && !image.startsWith('/') && !isUri(image);
 }
 
+/**
+ * Where the job ad names the image a transferred copy came from, in order. HTCondor 25.14.1
+ * rewrites the node's ContainerImage to the copy's basename and keeps the submitted path in
+ * ContainerImageFullPath (seen on the pool: "busybox-sandbox" and "/img/busybox-sandbox").
+ */
+export const TRANSFERRED_IMAGE_ATTRS = ['ContainerImageFullPath', 'ContainerImage', 'SingularityImage'] as const;
+
 /** `/cvmfs/<repo>` for a path below a CVMFS repository, else undefined. */
 export function cvmfsRepository(path: string): string | undefined {
   const m = /^\/cvmfs\/([^/]+)(?:\/|$)/.exec(path);
@@ -84,7 +91,7 @@ export function pathsToProbe(input: PathProbeInput): { images: string[]; bindSou
     images.push(invocation.image);
     // A transferred copy: the image rule looks at the node's copy of the job ad's image instead.
     if (input.dispatch === 'starter-built' && isTransferredImage(invocation.image) && config.imageAllow.length > 0) {
-      for (const attr of ['ContainerImage', 'SingularityImage']) {
+      for (const attr of TRANSFERRED_IMAGE_ATTRS) {
         const named = quietly(() => getString(jobAd, attr))?.trim();
         if (named !== undefined && named !== '') {
           images.push(named);

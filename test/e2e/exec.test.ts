@@ -263,7 +263,8 @@ describe('first deployment findings, through the bundle', () => {
       const rt = standin('apptainer');
       const s = slot();
       mkdirSync(join(s.scratch, 'busybox-sandbox'));
-      writeFileSync(join(s.scratch, '.job.ad'), `ContainerImage = "${nodeCopy}"\nOwner = "condoruser"\n`);
+      // As HTCondor 25.14.1 writes it for a transferred image (seen on the pool).
+      writeFileSync(join(s.scratch, '.job.ad'), `ContainerImage = "busybox-sandbox"\nContainerImageFullPath = "${nodeCopy}"\nContainerImageSource = "cedar"\nOwner = "condoruser"\n`);
       const r = runWrapper(['--config', config, '--', ...line25(rt.path, s, 'busybox-sandbox', ['/bin/echo', 'ok'])], { wrapper, env: s.env, cwd: s.scratch });
       expect(r.stderr).toBe('');
       expect([r.status, r.stdout]).toEqual([0, 'ok\n']);
@@ -275,7 +276,7 @@ describe('first deployment findings, through the bundle', () => {
       const s = slot();
       mkdirSync(join(s.scratch, 'busybox-sandbox'));
       const mine = tempDir('cjw-mine-');
-      writeFileSync(join(s.scratch, '.job.ad'), `ContainerImage = "${mine}"\n`);
+      writeFileSync(join(s.scratch, '.job.ad'), `ContainerImage = "busybox-sandbox"\nContainerImageFullPath = "${mine}"\n`);
       const r = runWrapper(['--config', config, '--', ...line25(rt.path, s, 'busybox-sandbox', ['/bin/echo', 'ok'])], { wrapper, env: s.env, cwd: s.scratch });
       expect(r.status).toBe(65);
       expect(r.stdout).toBe('');

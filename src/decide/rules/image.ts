@@ -7,7 +7,7 @@
 
 import { Exit, WrapperError } from '../../errors';
 import { getString } from '../../facts/classad';
-import { cvmfsRepository, isTransferredImage, isUri } from '../../facts/paths';
+import { cvmfsRepository, isTransferredImage, isUri, TRANSFERRED_IMAGE_ATTRS } from '../../facts/paths';
 import type { Facts } from '../../facts/types';
 import { firstMatch } from '../glob';
 import { normalize } from '../paths';
@@ -27,9 +27,9 @@ function notAllowed(image: string, why: string): WrapperError {
   return new WrapperError('image.not-allowed', `image ${image}`, why);
 }
 
-/** The job ad's image (ContainerImage, else SingularityImage), or undefined; a non-string is ignored here. */
+/** The job ad's image (TRANSFERRED_IMAGE_ATTRS, in order), or undefined; a non-string is ignored here. */
 export function jobAdImage(f: Facts): { attr: string; value: string } | undefined {
-  for (const attr of ['ContainerImage', 'SingularityImage']) {
+  for (const attr of TRANSFERRED_IMAGE_ATTRS) {
     let value: string | undefined;
     try {
       value = getString(f.jobAd, attr);
@@ -58,7 +58,7 @@ function nodeCopyOf(d: Draft, f: Facts, image: string): Draft | undefined {
   const ad = jobAdImage(f);
   const globs = `CJW_IMAGE_ALLOW (${allow.join(', ')})`;
   if (ad === undefined) {
-    const none = f.jobAd === undefined ? 'no job ad was read (_CONDOR_JOB_AD), so no ContainerImage or SingularityImage is known' : 'the job ad names no ContainerImage or SingularityImage';
+    const none = f.jobAd === undefined ? 'no job ad was read (_CONDOR_JOB_AD), so no ContainerImageFullPath, ContainerImage or SingularityImage is known' : 'the job ad names no ContainerImageFullPath, ContainerImage or SingularityImage';
     throw notAllowed(image, `${intro}; ${none} that this node could run instead; ${TRANSFER_FIX} (${globs})`);
   }
   const named = `the job ad's ${ad.attr} ${ad.value}`;

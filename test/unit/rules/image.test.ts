@@ -153,6 +153,9 @@ describe('image rule: an image HTCondor transferred into the scratch dir (relati
     // [cfg, ad, paths, final image, change]
     [ALLOW_IMG, `ContainerImage = "${SANDBOX}"`, { 'busybox-sandbox': ['dir', '/x/dir_1/busybox-sandbox'], [SANDBOX]: 'dir' }, SANDBOX,
       `image busybox-sandbox -> ${SANDBOX} | the image was transferred with the job (a relative path in the scratch dir); the job ad's ContainerImage ${SANDBOX} is on this node and allowed (its realpath ${SANDBOX} matches the CJW_IMAGE_ALLOW glob /img/*), so the node's own copy runs: the transferred copy is the job's file and proves nothing (transfer_container = false avoids the copy)`],
+    // What HTCondor 25.14.1 really puts in the node's .job.ad for a transferred image (pool, 2026-12-07).
+    [ALLOW_IMG, `ContainerImage = "busybox-sandbox"\nContainerImageFullPath = "${SANDBOX}"\nContainerImageSource = "cedar"`, { 'busybox-sandbox': ['dir', '/x/dir_1/busybox-sandbox'], [SANDBOX]: 'dir' }, SANDBOX,
+      `image busybox-sandbox -> ${SANDBOX} | the image was transferred with the job (a relative path in the scratch dir); the job ad's ContainerImageFullPath ${SANDBOX} is on this node and allowed (its realpath ${SANDBOX} matches the CJW_IMAGE_ALLOW glob /img/*), so the node's own copy runs: the transferred copy is the job's file and proves nothing (transfer_container = false avoids the copy)`],
     [ALLOW_IMG, 'SingularityImage = "/img/el9.sif"', { 'el9.sif': 'file', '/img/el9.sif': ['file', '/img/el9-2.sif'] }, '/img/el9-2.sif',
       'image el9.sif -> /img/el9-2.sif | the image was transferred with the job (a relative path in the scratch dir); the job ad\'s SingularityImage /img/el9.sif is on this node and allowed (its realpath /img/el9-2.sif matches the CJW_IMAGE_ALLOW glob /img/*), so the node\'s own copy runs: the transferred copy is the job\'s file and proves nothing (transfer_container = false avoids the copy)'],
     // CJW_IMAGE_ALLOW unset: the transferred copy runs as it is (by its realpath, as any image).
@@ -170,7 +173,7 @@ describe('image rule: an image HTCondor transferred into the scratch dir (relati
     ['ContainerImage = "/home/u/mine"', { '/home/u/mine': 'dir' }, 'image.not-allowed', 65, `${INTRO}; the job ad's ContainerImage /home/u/mine matches no CJW_IMAGE_ALLOW glob (/img/*) either; submit with transfer_container = false and an image path the site allows`],
     ['ContainerImage = "/img/link"', { '/img/link': ['dir', '/home/u/mine'] }, 'image.not-allowed', 65, `${INTRO}; the job ad's ContainerImage /img/link (it resolves to /home/u/mine) matches no CJW_IMAGE_ALLOW glob (/img/*) either; submit with transfer_container = false and an image path the site allows`],
     ['ContainerImage = "busybox-sandbox"', {}, 'image.not-allowed', 65, `${INTRO}; the job ad's ContainerImage busybox-sandbox is not an absolute path on this node; submit with transfer_container = false and an image path the site allows (CJW_IMAGE_ALLOW (/img/*))`],
-    ['Owner = "u"', {}, 'image.not-allowed', 65, `${INTRO}; the job ad names no ContainerImage or SingularityImage that this node could run instead; submit with transfer_container = false and an image path the site allows (CJW_IMAGE_ALLOW (/img/*))`],
+    ['Owner = "u"', {}, 'image.not-allowed', 65, `${INTRO}; the job ad names no ContainerImageFullPath, ContainerImage or SingularityImage that this node could run instead; submit with transfer_container = false and an image path the site allows (CJW_IMAGE_ALLOW (/img/*))`],
     ['ContainerImage = "/cvmfs/unpacked.cern.ch/x:1"', { '/cvmfs/unpacked.cern.ch/x:1': 'missing', '/cvmfs/unpacked.cern.ch': 'missing' }, 'image.repository-unreachable', 69, 'the CVMFS repository /cvmfs/unpacked.cern.ch is not reachable on this node (not mounted or automount failed)'],
   ] as const)('%j → %s', (attrs, paths, id, code, why) => {
     const f = withAd(facts(ALLOW_IMG, { 'busybox-sandbox': ['dir', '/x/dir_1/busybox-sandbox'], ...table(paths) }), attrs);
@@ -182,7 +185,7 @@ describe('image rule: an image HTCondor transferred into the scratch dir (relati
   it('facts/paths.ts probes the node copy the job ad names, and only for a relative image with an allow list', () => {
     const config = facts(ALLOW_IMG, {}).config;
     const invocation = parseInvocation(argv('busybox-sandbox'), tableFor('singularity3'));
-    const jobAd = ad(`ContainerImage = "${SANDBOX}"`);
+    const jobAd = ad(`ContainerImage = "busybox-sandbox"\nContainerImageFullPath = "${SANDBOX}"`);
     expect(pathsToProbe({ dispatch: 'starter-built', invocation, config, jobAd, cwd: '/x/dir_1' }).images).toEqual(['busybox-sandbox', SANDBOX]);
     expect(pathsToProbe({ dispatch: 'starter-built', invocation, config: facts('', {}).config, jobAd, cwd: '/x/dir_1' }).images).toEqual(['busybox-sandbox']);
     const absolute = parseInvocation(argv('/img/x.sif'), tableFor('singularity3'));
