@@ -25,11 +25,33 @@ export function isTransferredImage(image: string): boolean {
 }
 
 /**
- * Where the job ad names the image a transferred copy came from, in order. HTCondor 25.14.1
- * rewrites the node's ContainerImage to the copy's basename and keeps the submitted path in
- * ContainerImageFullPath (seen on the pool: "busybox-sandbox" and "/img/busybox-sandbox").
+ * Where the job ad names the image a transferred copy came from, in order. HTCondor rewrites
+ * ContainerImage to the copy's basename; 25.14.1 keeps the submitted path in
+ * ContainerImageFullPath, 23.9.6 only in TransferInput (both seen on the pool with
+ * container_image = /img/busybox-sandbox: ContainerImage = "busybox-sandbox").
  */
 export const TRANSFERRED_IMAGE_ATTRS = ['ContainerImageFullPath', 'ContainerImage', 'SingularityImage'] as const;
+
+/**
+ * The job ad's origin of the transferred copy `image`: the first absolute path among
+ * TRANSFERRED_IMAGE_ATTRS, else the absolute TransferInput entry whose basename is `image`, else
+ * the first value found (for the message), else undefined. A non-string attribute is skipped.
+ */
+export function transferredImageOrigin(jobAd: ClassAd | undefined, image: string): { attr: string; value: string } | undefined {
+  let first: { attr: string; value: string } | undefined;
+  for (const attr of TRANSFERRED_IMAGE_ATTRS) {
+    const value = quietly(() => getString(jobAd, attr))?.trim();
+    if (value === undefined || value === '') continue;
+    if (value.startsWith('/')) return { attr, value };
+    first ??= { attr, value };
+  }
+  const base = image.replace(/\/+$/, '');
+  const inputs = quietly(() => getString(jobAd, 'TransferInput')) ?? '';
+  for (const entry of inputs.split(',').map((e) => e.trim().replace(/\/+$/, ''))) {
+    if (entry.startsWith('/') && entry.slice(entry.lastIndexOf('/') + 1) === base) return { attr: 'TransferInput', value: entry };
+  }
+  return first;
+}
 
 /** `/cvmfs/<repo>` for a path below a CVMFS repository, else undefined. */
 export function cvmfsRepository(path: string): string | undefined {
@@ -91,13 +113,8 @@ export function pathsToProbe(input: PathProbeInput): { images: string[]; bindSou
     images.push(invocation.image);
     // A transferred copy: the image rule looks at the node's copy of the job ad's image instead.
     if (input.dispatch === 'starter-built' && isTransferredImage(invocation.image) && config.imageAllow.length > 0) {
-      for (const attr of TRANSFERRED_IMAGE_ATTRS) {
-        const named = quietly(() => getString(jobAd, attr))?.trim();
-        if (named !== undefined && named !== '') {
-          images.push(named);
-          break;
-        }
-      }
+      const origin = transferredImageOrigin(jobAd, invocation.image);
+      if (origin !== undefined) images.push(origin.value);
     }
     // Only the starter's -B values that are job-requested get a policy check (and a probe).
     const wanted = new Set(entries);

@@ -6,8 +6,7 @@
 // instead when the site allows that path, else the job is told to set transfer_container = false.
 
 import { Exit, WrapperError } from '../../errors';
-import { getString } from '../../facts/classad';
-import { cvmfsRepository, isTransferredImage, isUri, TRANSFERRED_IMAGE_ATTRS } from '../../facts/paths';
+import { cvmfsRepository, isTransferredImage, isUri, transferredImageOrigin } from '../../facts/paths';
 import type { Facts } from '../../facts/types';
 import { firstMatch } from '../glob';
 import { normalize } from '../paths';
@@ -27,20 +26,6 @@ function notAllowed(image: string, why: string): WrapperError {
   return new WrapperError('image.not-allowed', `image ${image}`, why);
 }
 
-/** The job ad's image (TRANSFERRED_IMAGE_ATTRS, in order), or undefined; a non-string is ignored here. */
-export function jobAdImage(f: Facts): { attr: string; value: string } | undefined {
-  for (const attr of TRANSFERRED_IMAGE_ATTRS) {
-    let value: string | undefined;
-    try {
-      value = getString(f.jobAd, attr);
-    } catch {
-      value = undefined;
-    }
-    if (value !== undefined && value.trim() !== '') return { attr, value: value.trim() };
-  }
-  return undefined;
-}
-
 const TRANSFER_FIX = 'submit with transfer_container = false and an image path the site allows';
 
 /**
@@ -55,7 +40,7 @@ function nodeCopyOf(d: Draft, f: Facts, image: string): Draft | undefined {
   if (inv === undefined) return undefined;
   const came = `image ${image}`;
   const intro = 'came with the job (HTCondor transferred it into the scratch dir: transfer_container defaults to true), and a transferred copy is the job\'s own file';
-  const ad = jobAdImage(f);
+  const ad = transferredImageOrigin(f.jobAd, image);
   const globs = `CJW_IMAGE_ALLOW (${allow.join(', ')})`;
   if (ad === undefined) {
     const none = f.jobAd === undefined ? 'no job ad was read (_CONDOR_JOB_AD), so no ContainerImageFullPath, ContainerImage or SingularityImage is known' : 'the job ad names no ContainerImageFullPath, ContainerImage or SingularityImage';
