@@ -208,7 +208,7 @@ describe.each(nodeBinaries())('--explain, bundle on $label', ({ path: nodePath }
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const j = JSON.parse(r.stdout) as { outcome: { kind: string }; unknown: string[]; argv: string[]; hooks: { stage: string }[] };
-    expectShape(j as unknown as Record<string, unknown>);
+    expectShape(j);
     expect(j.outcome.kind).toBe('exec-runtime');
     expect(j.unknown).toEqual([
       `job ad ${gone}/scratch/.job.ad: cannot read it: ENOENT; not known: which -B the job requested (SingularityBind; every -B is taken as the site's), the job's image (ContainerImage, SingularityImage) and request`,
