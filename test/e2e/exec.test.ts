@@ -304,7 +304,7 @@ describe('first deployment findings, through the bundle', () => {
     expect(e.get('APPTAINERENV_KEEP')).toBe('kept');
   });
 
-  it('item 12: with an inside hook, nothing of the launcher\'s watchdog is left beside the payload (20 runs)', () => {
+  it('item 12: with an inside hook, nothing of the launcher\'s watchdog is left beside the payload (40 runs)', () => {
     const t = 5000 + (process.pid % 4000);
     const site = tempDir('cjw-site-');
     const inside = join(site, 'inside.d');
