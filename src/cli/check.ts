@@ -337,7 +337,7 @@ function withFrontCheck(r: CheckResult): CheckResult {
   const l = fileLinkage(shell);
   const item: CheckItem =
     l.kind === 'static'
-      ? ok('front', `${shell} is statically linked: a job's LD_PRELOAD/LD_AUDIT cannot run code before the policy applies`)
+      ? ok('front', `${shell} is statically linked: the front loads no LD_PRELOAD/LD_AUDIT of the job (a shim named by USER_JOB_WRAPPER must be static too, and HTCondor's own per-job runtime self test, run with the job's environment before the wrapper, still loads it unless SINGULARITY_RUN_TEST_BEFORE_JOB = False)`)
       : l.kind === 'dynamic'
         ? warn('front', `${shell} is dynamically linked (${l.interpreter}): a job's LD_PRELOAD runs code in it before the policy applies; install the static bash (Debian: bash-static) and make it the first line of ${bundle} (docs/deployment.md, "Hardening")`)
         : warn('front', `${shell}: cannot tell how it is linked (${l.why})`);

@@ -49,6 +49,8 @@ export interface ExplainJson {
   readonly hooks: readonly { readonly stage: string; readonly path: string }[];
   readonly changes: readonly Change[];
   readonly warnings: readonly string[];
+  /** What could not be known on this node (SPEC S9): the ads or the scratch dir gone, assumed. */
+  readonly unknown: readonly string[];
 }
 
 /** Environment differences between the job's and the plan's, sorted by name. */
@@ -116,6 +118,7 @@ export function explainJson(d: Decision, f: Facts): ExplainJson {
     hooks: plan.hooks.map((h) => ({ stage: h.stage, path: h.path })),
     changes: plan.changes,
     warnings: plan.warnings,
+    unknown: f.unknowns ?? [],
   };
 }
 
@@ -156,6 +159,10 @@ export function explainText(d: Decision, f: Facts): string {
   if (j.scratch !== null) lines.push(`scratch: ${j.scratch.path}${j.scratch.assumed === null ? '' : ' (assumed)'}`);
   lines.push(...policyLines(j.negotiation));
   lines.push(`outcome: ${outcomeLine(j.outcome)}`);
+  if (j.unknown.length > 0) {
+    lines.push('', 'could not know (the decision above is made without it):');
+    for (const u of j.unknown) lines.push(`  ${u}`);
+  }
   const none = j.outcome.kind === 'error' ? 'changes: none before the stop' : 'changes: none (the line runs as given)';
   lines.push('', j.changes.length === 0 ? none : 'changes:');
   for (const c of j.changes) lines.push(`  [${c.rule}] ${c.what}`, `      because ${c.reason}`);

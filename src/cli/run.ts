@@ -114,7 +114,8 @@ export async function run(ctx: RunContext): Promise<Handover> {
   // The sshd of condor_ssh_to_job: a built-in name, trusted only when the job cannot have written
   // the file; then nothing is read (not even the config, so a broken config never breaks
   // condor_ssh_to_job) and nothing is changed.
-  const dirs = jobDirs(ctx.env, ctx.cwd);
+  // --explain is an admin's run: its cwd is no job's sandbox (the environment may still name one).
+  const dirs = jobDirs(ctx.env, opts.explain ? undefined : ctx.cwd);
   let early: DispatchDecision | undefined;
   if (nameClass(program) === 'sshd') {
     early = passthroughDecision(programTrust(program, dirs));

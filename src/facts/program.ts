@@ -20,8 +20,8 @@ export interface ProgramTrust {
 }
 
 /** The job's own directories: where the starter put its sandbox and started it. */
-export function jobDirs(env: ReadonlyMap<string, string>, cwd: string): string[] {
-  const dirs = [cwd];
+export function jobDirs(env: ReadonlyMap<string, string>, cwd: string | undefined): string[] {
+  const dirs = cwd === undefined ? [] : [cwd];
   for (const k of ['_CONDOR_SCRATCH_DIR', '_CONDOR_JOB_IWD']) {
     const v = env.get(k);
     if (v !== undefined && v.startsWith('/')) dirs.push(v);
@@ -60,7 +60,7 @@ function onReadOnlyMount(path: string): boolean {
  * by the job's user when the client claims ownership).
  */
 export function programTrust(path: string, dirs: readonly string[]): ProgramTrust {
-  const abs = normalize(resolve(dirs[0] ?? '/', path));
+  const abs = normalize(resolve(path));
   let real: string;
   let st: Stats;
   try {
