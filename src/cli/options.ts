@@ -115,5 +115,6 @@ error file. Exit codes: 64 usage, 65 bad job request, 66 missing image/bind (job
 is held); 69 unavailable (runtime, hook, policy), 70 internal error, 78 site config (node errors:
 the job is requeued elsewhere). Rollback: comment out USER_JOB_WRAPPER, condor_reconfig.
 
-More: man 8 condor-job-wrapper; https://github.com/condor-job-wrapper/condor-job-wrapper
+More: man 8 condor-job-wrapper, and /usr/share/doc/condor-job-wrapper/ (both installed with the
+packages: deployment, configuration keys, every error with its fix).
 `;

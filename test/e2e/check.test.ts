@@ -279,12 +279,12 @@ describe('CJW_LOG as the job user meets it (SPEC S9, S10)', () => {
 });
 
 describe('--help', () => {
-  it('points at what the node has (the man page, the project URL), not at a docs/ file, and gives the essentials', () => {
+  it('points at what the node has (the man page, the packages\' doc dir), not at the repository\'s docs/, and gives the essentials', () => {
     const r = runWrapper(['--help']);
     expect(r.status).toBe(0);
-    expect(r.stdout).not.toMatch(/docs\//);
+    expect(r.stdout).not.toMatch(/(^|\s)docs\//);
     expect(r.stdout).toContain('man 8 condor-job-wrapper');
-    expect(r.stdout).toMatch(/https:\/\/\S+/);
+    expect(r.stdout).toContain('/usr/share/doc/condor-job-wrapper/');
     for (const s of ['--check --config NEW', '/etc/condor-job-wrapper/wrapper.env', 'CJW_MODE', '78 site config', 'Rollback']) expect(r.stdout).toContain(s);
   });
 });
