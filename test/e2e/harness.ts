@@ -32,8 +32,8 @@ export function tempDir(prefix = 'cjw-e2e-'): string {
 export const STATIC_BASH = '/bin/bash-static';
 
 /** The bundle's text with the static bash as its front's shell. */
-export function withStaticFront(text: string): string {
-  const out = text.replace(/^#!\/bin\/bash -p\n/, `#!${STATIC_BASH} -p\n`);
+export function withStaticFront(text: string, bash: string = STATIC_BASH): string {
+  const out = text.replace(/^#!\/bin\/bash -p\n/, `#!${bash} -p\n`);
   if (out === text) throw new Error('the bundle does not start with "#!/bin/bash -p"');
   return out;
 }

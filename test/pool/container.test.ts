@@ -1,11 +1,12 @@
-// Real pool, real Singularity 3.4.2: container jobs that the starter builds go through the wrapper
+// Real pool (Debian's HTCondor 25.14 / 23.9), real Apptainer 1.4.5 without setuid (user namespaces):
+// container jobs that the starter builds go through the wrapper
 // with the site policy applied (site bind, inside environment, inside hook), their exit codes
 // reach the history, condor_ssh_to_job lands inside the running container (the wrapper passes
 // sshd through and exec'd the runtime), and condor_rm stops the payload and leaves nothing behind.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Pool, SANDBOX, SIF, SING34, SITE, ancestry, containerJob, describePool, keyValues, processes, record, siteConfig, sleep, type WaitResult } from './pool';
+import { JOB_UID, POOL_ROOT, Pool, SANDBOX, SIF, SITE, ancestry, containerJob, describePool, keyValues, processes, record, siteConfig, sleep, type WaitResult } from './pool';
 
 const FACTS = `echo "contained=$(test -d /.singularity.d && echo yes || echo no)"
 echo "uid=$(id -u)"
@@ -15,7 +16,7 @@ echo "site=$CJW_POOL_SITE"
 echo "sitedata=$(cat /site-data/marker 2>&1)"
 `;
 
-describePool('pool: container jobs through the wrapper (Singularity 3.4.2)', () => {
+describePool('pool: container jobs through the wrapper (Apptainer)', () => {
   const pool = new Pool('container');
   let facts: Promise<WaitResult>;
   let sandbox: Promise<WaitResult>;
@@ -27,11 +28,14 @@ describePool('pool: container jobs through the wrapper (Singularity 3.4.2)', () 
 
   beforeAll(async () => {
     await pool.prepare();
-    pool.start({ accessPoint: true, wrapperEnv: siteConfig(), set: [`SINGULARITY = ${SING34}`] });
+    pool.start({ accessPoint: true, wrapperEnv: siteConfig() });
     facts = pool.launch('facts', containerJob(SIF, `${FACTS}exit 42\n`));
     sandbox = pool.launch('sandbox', containerJob(SANDBOX, `${FACTS}exit 0\n`));
-    const script = `trap 'echo TERM > ${SITE.drop}/${token}.term; exit 143' TERM\necho started > ${SITE.drop}/${token}.started\nsleep ${String(sleepFor)} &\nwait\n`;
-    long = pool.submit('long', containerJob(SIF, script, [`+SingularityBind = "${SITE.drop}"`]));
+    // The drop dir is bound at /drop: a job bind whose destination lies under /tmp fails with -C on
+    // Apptainer 1.4 without setuid (the contained /tmp is empty: "destination ... doesn't exist in
+    // container"), already in the starter's self test, before the wrapper runs.
+    const script = `trap 'echo TERM > /drop/${token}.term; exit 143' TERM\necho started > /drop/${token}.started\nsleep ${String(sleepFor)} &\nwait\n`;
+    long = pool.submit('long', containerJob(SIF, script, [`+SingularityBind = "${SITE.drop}:/drop"`]));
   }, 240_000);
   afterAll(() => { pool.finish(); }, 60_000);
 
@@ -44,12 +48,12 @@ describePool('pool: container jobs through the wrapper (Singularity 3.4.2)', () 
       expect(r.lines).toContain(`job ${String(r.cluster)}.0 completed exit_code=42`);
       const kv = keyValues(pool.read(r.dir, 'out'));
       expect(kv.get('contained')).toBe('yes');
-      expect(kv.get('uid')).toBe('1001');
+      expect(kv.get('uid')).toBe(String(JOB_UID));
       expect(kv.get('pwd')).toBe(inside());
       const h = pool.ad(r.cluster, ['ExitCode', 'NumJobStarts', 'JobStatus']);
       expect(h.ExitCode).toBe('42');
       expect(h.NumJobStarts).toBe('1');
-      record('container', 'singularity 3.4.2 SIF exit 42', { version: pool.version, ExitCode: h.ExitCode, NumJobStarts: h.NumJobStarts, seconds: r.seconds.toFixed(1) });
+      record('container', `${pool.apptainerVersion} SIF exit 42`, { version: pool.version, ExitCode: h.ExitCode, NumJobStarts: h.NumJobStarts, seconds: r.seconds.toFixed(1) });
     });
   }, 120_000);
 
@@ -94,14 +98,14 @@ describePool('pool: container jobs through the wrapper (Singularity 3.4.2)', () 
     const names = chain.map((p) => `${String(p.pid)}:${p.comm}`).join(' <- ');
     expect(chain[chain.length - 1]?.comm).toMatch(/^condor_starter/);
     expect(chain.filter((p) => p.comm === 'node' || p.cmdline.includes('condor-job-wrapper'))).toEqual([]);
-    expect(chain.every((p) => p.uid === 1001 || p.comm.startsWith('condor_starter'))).toBe(true);
+    expect(chain.every((p) => p.uid === JOB_UID || p.comm.startsWith('condor_starter'))).toBe(true);
     record('container', 'process chain', { chain: names });
   }, 90_000);
 
   it('condor_ssh_to_job lands inside the running container (sshd passes through the wrapper)', async () => {
     if (long === undefined) throw new Error('the long job was not submitted');
     const job = long;
-    if (!existsSync('/usr/sbin/sshd')) throw new Error('/usr/sbin/sshd is missing: install openssh-server (.ci/run does), condor_ssh_to_job needs it on the node');
+    if (!existsSync(join(POOL_ROOT, 'usr/sbin/sshd'))) throw new Error(`${POOL_ROOT}/usr/sbin/sshd is missing: condor_ssh_to_job needs it on the node (install.sh installs openssh-server in the root)`);
     await pool.waitRunning(job.cluster, () => existsSync(join(SITE.drop, `${token}.started`)));
     const t0 = Date.now();
     const r = pool.asUser(['condor_ssh_to_job', '-auto-retry', `${String(job.cluster)}.0`, 'echo "ssh-contained=$(test -d /.singularity.d && echo yes || echo no)"; echo "ssh-uid=$(id -u)"; ps'], '/', 60_000);
@@ -111,7 +115,7 @@ describePool('pool: container jobs through the wrapper (Singularity 3.4.2)', () 
       expect(r.status).toBe(0);
       const kv = keyValues(r.stdout);
       expect(kv.get('ssh-contained')).toBe('yes');
-      expect(kv.get('ssh-uid')).toBe('1001');
+      expect(kv.get('ssh-uid')).toBe(String(JOB_UID));
       // Same PID namespace as the payload: its sleep is visible, under a small in-container pid.
       expect(r.stdout).toMatch(new RegExp(`^\\s*\\d+ \\S+\\s+sleep ${String(sleepFor)}$`, 'm'));
     } catch (e) {
@@ -135,7 +139,7 @@ describePool('pool: container jobs through the wrapper (Singularity 3.4.2)', () 
     await pool.waitFor('the TERM trap', () => existsSync(join(SITE.drop, `${token}.term`)), (v) => v, 10_000, job.cluster);
     await pool.waitFor('the abort event in the job log', () => pool.read(job.dir, 'log').includes('Job was aborted'), (v) => v, 30_000, job.cluster);
     await sleep(1000);
-    expect(processes().filter((p) => p.uid === 1001 && p.cmdline.includes(String(sleepFor)))).toEqual([]);
+    expect(processes().filter((p) => p.uid === JOB_UID && p.cmdline.includes(String(sleepFor)))).toEqual([]);
     expect(readFileSync(join(SITE.drop, `${token}.term`), 'utf8')).toBe('TERM\n');
     record('container', 'condor_rm', { version: pool.version, goneAfterSeconds: gone.toFixed(2), trap: 'TERM' });
   }, 90_000);

@@ -6,7 +6,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_DIR, OPT, Pool, SIF, SING34, containerJob, describePool, record, siteConfig, sleep } from './pool';
+import { CONFIG_DIR, OPT, Pool, SIF, containerJob, describePool, record, siteConfig, sleep } from './pool';
 
 const SNIPPET = join(CONFIG_DIR, 'startd-cron-healthcheck.conf');
 
@@ -24,7 +24,7 @@ if (!existsSync(SNIPPET)) {
 } else {
   describePool('pool: STARTD_CRON health check takes a broken node out of matching', () => {
     const pool = new Pool('healthcheck');
-    const healthy = `${siteConfig()}CJW_RUNTIME=${SING34}\n`;
+    const healthy = siteConfig();
     // A runtime that is gone while policy requires a container: --check fails (69).
     const broken = `${healthy}CJW_MODE=REQUIRED\nCJW_RUNTIME=${OPT}/no-such-runtime/singularity\n`;
 
@@ -37,7 +37,7 @@ if (!existsSync(SNIPPET)) {
       await pool.prepare();
       const names = cronNames(readFileSync(SNIPPET, 'utf8'));
       if (names.length === 0) throw new Error(`${SNIPPET} defines no STARTD_CRON_<NAME>_EXECUTABLE`);
-      const set = [`SINGULARITY = ${SING34}`];
+      const set: string[] = [];
       for (const n of names) set.push(`STARTD_CRON_${n}_EXECUTABLE = ${OPT}/shim`, `STARTD_CRON_${n}_PERIOD = 3s`);
       pool.start({ accessPoint: true, wrapperEnv: broken, configFiles: [SNIPPET], set });
     }, 240_000);

@@ -3,7 +3,7 @@
 // the hold reason; a node error (failed test hook, failed inside hook) is requeued, then held
 // after CJW_NODE_ERROR_MAX_STARTS starts. docs/troubleshooting-htcondor.md has the table.
 
-import { BREAK_INSIDE_FILE, BREAK_NODE_ATTR, NO_NODE_ATTR, Pool, SIF, SING34, SITE, containerJob, describePool, record, siteConfig, submitFile, type WaitResult } from './pool';
+import { BREAK_INSIDE_FILE, BREAK_NODE_ATTR, NO_NODE_ATTR, Pool, SIF, SITE, containerJob, describePool, record, siteConfig, submitFile, type WaitResult } from './pool';
 
 /** submit-wait's "held" line, parsed. */
 function held(r: WaitResult): { code: string; subcode: string; reason: string } | undefined {
@@ -23,7 +23,7 @@ describePool('pool: wrapper errors end on hold (worker node + access point confi
 
   beforeAll(async () => {
     await pool.prepare();
-    pool.start({ accessPoint: true, wrapperEnv: `${siteConfig()}CJW_RUNTIME=${SING34}\n`, set: [`SINGULARITY = ${SING34}`] });
+    pool.start({ accessPoint: true, wrapperEnv: siteConfig() });
     image = pool.launch('image', containerJob(SITE.disallowedImage, 'echo payload-ran\n'), 90, 5);
     bind = pool.launch('bind', containerJob(SIF, 'echo payload-ran\n', ['+SingularityBind = "/var/log"']), 90, 5);
     // Wrapper-built mode (the starter did not containerize: no SingularityImage), a bad image attribute.

@@ -1,32 +1,47 @@
-// The real-pool harness (issue 9): a personal HTCondor from ../shared/htcondor with the bundled
-// wrapper as USER_JOB_WRAPPER, jobs submitted as the unprivileged condoruser. Shared by the
-// suites in this folder; each suite starts its own pool and stops it in afterAll.
+// The real-pool harness (issues 9, 15): a personal HTCondor from Debian's own packages in the
+// debootstrap root of ../shared/pool (HTCondor 25.14 in sid, 23.9 in trixie, Apptainer 1.4.5),
+// run through bubblewrap by pool.sh, with the bundled wrapper as USER_JOB_WRAPPER on the root's
+// own Node, jobs submitted as the unprivileged condoruser (uid 4242). Shared by the suites in
+// this folder; each suite starts its own pool and stops it in afterAll.
+//
+// CJW_POOL_SUITE=sid|trixie (default sid) chooses the root /srv/cjw-pool-SUITE (CJW_POOL_ROOT
+// overrides the path). Everything the pool must see (wrapper, shim, config, hooks, images of
+// our own) lives under OPT in /tmp, which is the same path inside the root.
 
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BUNDLE, IN_CI, ROOT, STATIC_BASH, installWrapper, withStaticFront } from '../e2e/harness';
 
 export const SHARED = resolve(ROOT, '../shared');
-export const FIXTURE = join(SHARED, 'htcondor');
-export const PC = join(FIXTURE, 'personal-condor.sh');
-export const CONDOR = '/opt/htcondor';
-/** Where the wrapper, its config, images and hooks live: every parent dir traversable by condoruser. */
-export const OPT = '/opt/cjw-test';
-export const IMAGES = join(OPT, 'images');
-export const SIF = join(IMAGES, 'busybox.sif');
-export const SIMG = join(IMAGES, 'busybox.simg');
-export const SANDBOX = join(IMAGES, 'busybox-sandbox');
-export const SING34 = '/opt/singularity-3.4.2/bin/singularity';
-export const SING26U = '/opt/singularity-2.6.1-userns/bin/singularity';
+export const FIXTURE = join(SHARED, 'pool');
+/** ../shared/pool/pool.sh: every HTCondor command runs inside the root through it. */
+export const POOL_SH = join(FIXTURE, 'pool.sh');
+export const INSTALL_SH = join(FIXTURE, 'install.sh');
+export const SUITE = process.env.CJW_POOL_SUITE ?? 'sid';
+/** The Debian root holding HTCondor, Apptainer and Node (install.sh --suite SUITE). */
+export const POOL_ROOT = process.env.CJW_POOL_ROOT ?? `/srv/cjw-pool-${SUITE}`;
+/** Where the wrapper, its config, hooks and our own images live: under /tmp, the same path inside the root. */
+export const OPT = '/tmp/cjw-pool-test';
+/** The root's images (paths as seen inside the root), built by its Apptainer. */
+export const SIF = '/img/busybox.sif';
+export const SANDBOX = '/img/busybox-sandbox';
+/** The root's Apptainer and Node: the wrapper under test runs on that Node (issue 15 item 6). */
+export const APPTAINER = '/usr/bin/apptainer';
+export const POOL_NODE = '/usr/bin/node';
 export const JOB_USER = 'condoruser';
+/** condoruser's uid inside the root; bwrap makes no user namespace, so it is the host uid too. */
+export const JOB_UID = 4242;
 export const CONFIG_DIR = join(ROOT, 'condor-config');
 const LOCK = '/tmp/cjw-pool-suites.lock';
+/** The host's static bash, copied under OPT so that the root sees it (the root has none). */
+const OPT_STATIC_BASH = join(OPT, 'bash-static');
 
-/** Why the pool suites cannot run here, or undefined when they can. */
+/** Why the pool suites cannot run here, or undefined when they can. A missing root is installed by prepare(). */
 export function missingFixture(extra: readonly string[] = []): string | undefined {
+  if (SUITE !== 'sid' && SUITE !== 'trixie') return `CJW_POOL_SUITE=${SUITE}: expected sid or trixie`;
   if (process.getuid?.() !== 0) return 'not root (the pool runs jobs as condoruser)';
-  for (const p of [PC, join(FIXTURE, 'install.sh'), join(SHARED, 'runtimes/install.sh'), BUNDLE, ...extra]) {
+  for (const p of [POOL_SH, INSTALL_SH, BUNDLE, ...extra]) {
     if (!existsSync(p)) return `${p} is missing`;
   }
   return undefined;
@@ -38,17 +53,18 @@ export function missingFixture(extra: readonly string[] = []): string | undefine
  */
 export function describePool(name: string, fn: () => void, extra: readonly string[] = []): void {
   const why = missingFixture(extra);
+  const full = `${name} [${SUITE}]`;
   if (why === undefined) {
-    describe(name, fn);
+    describe(full, fn);
     return;
   }
-  if (IN_CI) throw new Error(`pool suite "${name}": ${why} (CI=true: the fixtures must be installed)`);
-  console.log(`skipping pool suite "${name}": ${why}`);
-  describe.skip(name, fn);
+  if (IN_CI) throw new Error(`pool suite "${full}": ${why} (CI=true: the fixtures must be installed)`);
+  console.log(`skipping pool suite "${full}": ${why}`);
+  describe.skip(full, fn);
 }
 
-function sh(cmd: string, args: readonly string[], opts: { timeoutMs?: number; input?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(cmd, [...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000, ...(opts.input === undefined ? {} : { input: opts.input }) });
+function sh(cmd: string, args: readonly string[], opts: { timeoutMs?: number; input?: string; cwd?: string } = {}): SpawnSyncReturns<string> {
+  return spawnSync(cmd, [...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000, ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }), ...(opts.input === undefined ? {} : { input: opts.input }) });
 }
 
 function must(r: SpawnSyncReturns<string>, what: string): string {
@@ -60,35 +76,40 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** The installed HTCondor version, e.g. "24.0.23". */
+/** pool.sh's arguments for this root (and state dir, when given). */
+function poolArgs(state?: string): string[] {
+  return ['--root', POOL_ROOT, ...(state === undefined ? [] : ['--state', state])];
+}
+
+/** Runs a command inside the root as root (pool.sh run), no pool needed. */
+export function inRoot(cmd: readonly string[], timeoutMs = 60_000): SpawnSyncReturns<string> {
+  return sh(POOL_SH, [...poolArgs(), 'run', ...cmd], { timeoutMs });
+}
+
+/** The installed HTCondor version, e.g. "25.14.1" (read, not assumed: sid moves). */
 export function condorVersion(): string {
-  const out = sh(join(CONDOR, 'bin/condor_version'), []).stdout;
+  const out = inRoot(['condor_version']).stdout;
   const m = /^\$CondorVersion: ([0-9.]+) /m.exec(out);
   if (m?.[1] === undefined) throw new Error(`cannot read the HTCondor version from: ${out}`);
   return m[1];
 }
 
-/** Installs what is missing (never switches an installed HTCondor version: .ci/run does that). */
+/** Installs the root when it is missing (install.sh is idempotent, ~90 s), and our files under OPT. */
 function installFixtures(): void {
-  if (!existsSync(join(CONDOR, 'sbin/condor_master'))) must(sh('bash', [join(FIXTURE, 'install.sh')], { timeoutMs: 600_000 }), 'htcondor install.sh');
-  if (!existsSync(SING34) || !existsSync(SING26U)) must(sh('bash', [join(SHARED, 'runtimes/install.sh'), '--quiet'], { timeoutMs: 600_000 }), 'runtimes install.sh');
+  if (!existsSync(join(POOL_ROOT, 'usr/sbin/condor_master')) || !existsSync(join(POOL_ROOT, 'usr/bin/apptainer')) || !existsSync(join(POOL_ROOT, SANDBOX))) {
+    must(sh('bash', [INSTALL_SH, '--suite', SUITE, '--root', POOL_ROOT, '--quiet'], { timeoutMs: 900_000 }), `install.sh --suite ${SUITE}`);
+  }
   mkdirSync(OPT, { recursive: true });
   chmodSync(OPT, 0o755);
-  if (!existsSync(SIF) || !existsSync(SANDBOX)) must(sh('bash', [join(SHARED, 'runtimes/make-images.sh'), IMAGES], { timeoutMs: 300_000 }), 'make-images.sh');
-  chmodSync(IMAGES, 0o755);
+  // An image that exists (it passes the starter's self test) but CJW_IMAGE_ALLOW does not list.
+  if (!existsSync(SITE.disallowedImage)) {
+    mkdirSync(join(OPT, 'images'), { recursive: true });
+    cpSync(join(POOL_ROOT, SANDBOX), SITE.disallowedImage, { recursive: true, verbatimSymlinks: true });
+  }
+  chmodSync(join(OPT, 'images'), 0o755);
 }
 
-/** The Node the installed wrapper runs on: the one running jest, copied under OPT if condoruser cannot reach it. */
-function nodeForJobs(): string {
-  const mine = process.execPath;
-  if (sh('runuser', ['-u', JOB_USER, '--', 'test', '-x', mine]).status === 0) return mine;
-  const copy = join(OPT, 'node');
-  copyFileSync(mine, copy);
-  chmodSync(copy, 0o755);
-  return copy;
-}
-
-/** Serializes the pool suites across jest workers (one HTCondor install, two cores). */
+/** Serializes the pool suites across jest workers (one machine, two cores). */
 async function acquireLock(): Promise<void> {
   const deadline = Date.now() + 20 * 60_000;
   for (;;) {
@@ -138,7 +159,7 @@ export interface StartOptions {
   readonly configFiles?: readonly string[];
 }
 
-/** "job 3.0 completed exit_code=37" and friends, from personal-condor.sh submit-wait. */
+/** "job 3.0 completed exit_code=37" and friends, from pool.sh submit-wait. */
 export interface WaitResult {
   readonly status: number | null;
   readonly cluster: number;
@@ -156,32 +177,44 @@ export interface Job {
 }
 
 export class Pool {
+  /** pool.sh's state dir for this suite (under /tmp: the same path inside the root). */
   readonly state: string;
-  readonly version: string;
-  readonly major: number;
+  /** HTCondor's version in the root, e.g. "25.14.1", and its first number: read in prepare(). */
+  version = '';
+  major = 0;
   private running = false;
   private seq = 0;
+  /** The root's Node and Apptainer versions, read in prepare(). */
+  nodeVersion = '';
+  apptainerVersion = '';
 
-  constructor(readonly suite: string) {
-    this.state = `/tmp/cjw-pool-${suite}`;
-    this.version = condorVersion();
-    this.major = Number(this.version.split('.')[0]);
+  constructor(readonly name: string) {
+    this.state = `/tmp/cjw-pool-state-${SUITE}-${name}`;
   }
 
-  /** Installs the fixtures and the wrapper, takes the lock. Call from beforeAll. */
+  /** Installs the fixtures (the root when missing) and the wrapper, takes the lock. Call from beforeAll. */
   async prepare(): Promise<void> {
     await acquireLock();
     installFixtures();
-    const wrapper = installWrapper(nodeForJobs(), OPT);
+    this.version = condorVersion();
+    this.major = Number(this.version.split('.')[0]);
+    this.nodeVersion = must(inRoot([POOL_NODE, '--version']), 'node --version in the root').trim();
+    this.apptainerVersion = must(inRoot([APPTAINER, '--version']), 'apptainer --version in the root').trim();
+    // The wrapper runs inside the root, on the root's own Node (issue 15 item 6).
+    const wrapper = installWrapper(POOL_NODE, OPT);
+    chmodSync(wrapper, 0o755);
     // A copy whose front names a Node that does not exist: what a node with a broken install runs.
     const noNode = join(OPT, 'condor-job-wrapper-nonode');
     writeFileSync(noNode, readFileSync(wrapper, 'utf8').replace(/^cjw_node=.*$/m, 'cjw_node=/nonexistent/bin/node'), { mode: 0o755 });
     chmodSync(noNode, 0o755);
-    // A copy hardened as docs/deployment.md says: the static bash on its first line.
+    // A copy hardened as docs/deployment.md says: the static bash on its first line. The root has
+    // no bash-static package: the host's static binary, copied under OPT, runs there as well.
     const staticFront = join(OPT, 'condor-job-wrapper-static');
     const hardened = existsSync(STATIC_BASH);
     if (hardened) {
-      writeFileSync(staticFront, withStaticFront(readFileSync(wrapper, 'utf8')), { mode: 0o755 });
+      copyFileSync(STATIC_BASH, OPT_STATIC_BASH);
+      chmodSync(OPT_STATIC_BASH, 0o755);
+      writeFileSync(staticFront, withStaticFront(readFileSync(wrapper, 'utf8'), OPT_STATIC_BASH), { mode: 0o755 });
       chmodSync(staticFront, 0o755);
     }
     // The documented two-line shim, plus (test pool only) switches to the broken copy and to the
@@ -191,15 +224,15 @@ export class Pool {
     // (grep is started with an empty environment under bash, for the same reason.)
     const grep = hardened ? '(exec -c /bin/grep' : '(/bin/grep';
     const shim = [
-      hardened ? `#!${STATIC_BASH} -p` : '#!/bin/sh',
+      hardened ? `#!${OPT_STATIC_BASH} -p` : '#!/bin/sh',
       `if [ -n "$_CONDOR_JOB_AD" ] && ${grep} -q '^${NO_NODE_ATTR} = true' "$_CONDOR_JOB_AD") 2>/dev/null; then exec ${noNode} --config ${OPT}/wrapper.env "$@"; fi`,
       `if [ -n "$_CONDOR_JOB_AD" ] && ${grep} -q '^${STATIC_FRONT_ATTR} = true' "$_CONDOR_JOB_AD") 2>/dev/null; then exec ${staticFront} --config ${OPT}/wrapper.env "$@"; fi`,
       `exec ${wrapper} --config ${OPT}/wrapper.env "$@"`,
       '',
     ].join('\n');
-    writeFileSync(join(OPT, 'shim'), shim, { mode: 0o755 });
-    chmodSync(join(OPT, 'shim'), 0o755);
-    console.log(`pool suite ${this.suite}: HTCondor ${this.version}, Node ${process.version} (${process.execPath})`);
+    writeFileSync(SHIM, shim, { mode: 0o755 });
+    chmodSync(SHIM, 0o755);
+    console.log(`pool suite ${this.name} [${SUITE}]: HTCondor ${this.version}, ${this.apptainerVersion}, wrapper on the root's Node ${this.nodeVersion} (${POOL_ROOT})`);
   }
 
   /** Replaces the wrapper's config: every later job (and --check) reads it, no restart needed. */
@@ -210,23 +243,23 @@ export class Pool {
 
   start(o: StartOptions): void {
     this.writeWrapperEnv(o.wrapperEnv);
-    const args = ['--state', this.state, 'start', '--timeout', '60', '--config', join(CONFIG_DIR, 'worker-node.conf')];
+    const args = [...poolArgs(this.state), 'start', '--timeout', '60', '--wrapper', SHIM, '--config', join(CONFIG_DIR, 'worker-node.conf')];
     if (o.accessPoint) args.push('--config', join(CONFIG_DIR, 'access-point.conf'));
     args.push('--config', join(CONFIG_DIR, 'personal-condor.conf'));
     for (const f of o.configFiles ?? []) args.push('--config', f);
     for (const s of o.set ?? []) args.push('--set', s);
     this.running = true;
     const t0 = Date.now();
-    must(sh(PC, args), 'personal-condor.sh start');
-    console.log(`pool suite ${this.suite}: started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    must(sh(POOL_SH, args), 'pool.sh start');
+    console.log(`pool suite ${this.name} [${SUITE}]: started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
   /** Stops the pool and releases the lock. Call from afterAll; never throws. */
   finish(): void {
     try {
       const t0 = Date.now();
-      if (this.running) sh(PC, ['--state', this.state, 'stop']);
-      console.log(`pool suite ${this.suite}: stopped in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      if (this.running) sh(POOL_SH, [...poolArgs(this.state), 'stop']);
+      console.log(`pool suite ${this.name} [${SUITE}]: stopped in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     } finally {
       this.running = false;
       releaseLock();
@@ -236,7 +269,7 @@ export class Pool {
   /** A fresh directory owned by condoruser for one job's submit file and output. */
   jobdir(name: string): string {
     this.seq += 1;
-    return must(sh(PC, ['--state', this.state, 'jobdir', `${name}-${String(this.seq)}`]), 'jobdir').trim();
+    return must(sh(POOL_SH, [...poolArgs(this.state), 'jobdir', `${name}-${String(this.seq)}`]), 'jobdir').trim();
   }
 
   /** Writes the submit file (as condoruser's) and returns its path. */
@@ -251,7 +284,7 @@ export class Pool {
     for (const [name, text] of files) {
       const f = join(dir, name);
       writeFileSync(f, text, { mode: 0o644 });
-      must(sh('chown', [`${JOB_USER}:${JOB_USER}`, f]), 'chown');
+      must(sh('chown', [`${String(JOB_UID)}:${String(JOB_UID)}`, f]), 'chown');
     }
     return join(dir, 'job.sub');
   }
@@ -261,8 +294,8 @@ export class Pool {
     const dir = this.jobdir(name);
     const file = this.writeJob(dir, job);
     const t0 = Date.now();
-    const args = ['--state', this.state, 'submit-wait', ...(maxRequeues === undefined ? [] : ['--max-requeues', String(maxRequeues)]), file, String(timeoutS)];
-    const r = sh(PC, args, { timeoutMs: (timeoutS + 30) * 1000 });
+    const args = [...poolArgs(this.state), 'submit-wait', ...(maxRequeues === undefined ? [] : ['--max-requeues', String(maxRequeues)]), file, String(timeoutS)];
+    const r = sh(POOL_SH, args, { timeoutMs: (timeoutS + 30) * 1000 });
     const seconds = (Date.now() - t0) / 1000;
     const m = /submitted cluster (\d+)/.exec(r.stderr);
     const lines = r.stdout.split('\n').filter((l) => l !== '');
@@ -278,9 +311,9 @@ export class Pool {
     const dir = this.jobdir(name);
     const file = this.writeJob(dir, job);
     const t0 = Date.now();
-    const args = ['--state', this.state, 'submit-wait', ...(maxRequeues === undefined ? [] : ['--max-requeues', String(maxRequeues)]), file, String(timeoutS)];
+    const args = [...poolArgs(this.state), 'submit-wait', ...(maxRequeues === undefined ? [] : ['--max-requeues', String(maxRequeues)]), file, String(timeoutS)];
     return new Promise((done) => {
-      const child = spawn(PC, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(POOL_SH, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -309,20 +342,15 @@ export class Pool {
     return { cluster: Number(m[1]), dir };
   }
 
-  /** Runs an HTCondor tool as condoruser with a clean environment (as personal-condor.sh does). */
+  /** Runs a command inside the root as condoruser with a clean environment and the pool's CONDOR_CONFIG (pool.sh run --user). */
   asUser(cmd: readonly string[], cwd = '/', timeoutMs = 60_000): SpawnSyncReturns<string> {
-    const [tool, ...rest] = cmd;
-    if (tool === undefined) throw new Error('asUser: empty command');
-    return spawnSync(
-      'runuser',
-      ['-u', JOB_USER, '--', 'env', '-i', `PATH=${CONDOR}/bin:/usr/local/bin:/usr/bin:/bin`, `HOME=/home/${JOB_USER}`, `USER=${JOB_USER}`, `LOGNAME=${JOB_USER}`, `CONDOR_CONFIG=${this.config()}`, tool.includes('/') ? tool : join(CONDOR, 'bin', tool), ...rest],
-      { encoding: 'utf8', cwd, timeout: timeoutMs },
-    );
+    if (cmd.length === 0) throw new Error('asUser: empty command');
+    return sh(POOL_SH, [...poolArgs(this.state), 'run', '--user', ...cmd], { cwd, timeoutMs });
   }
 
-  /** Runs an HTCondor tool as root against this pool. */
+  /** Runs an HTCondor tool inside the root as root against this pool (pool.sh run). */
   tool(name: string, args: readonly string[]): SpawnSyncReturns<string> {
-    return spawnSync(join(CONDOR, 'bin', name), [...args], { encoding: 'utf8', timeout: 60_000, env: { PATH: `${CONDOR}/bin:/usr/bin:/bin`, CONDOR_CONFIG: this.config() } });
+    return sh(POOL_SH, [...poolArgs(this.state), 'run', name, ...args], { timeoutMs: 60_000 });
   }
 
   config(): string {
@@ -415,14 +443,17 @@ export function writeExecutable(path: string, text: string): void {
   chmodSync(path, 0o755);
 }
 
-/** Host paths of the test site (all under OPT, traversable by condoruser). */
+/** The test wrapper as USER_JOB_WRAPPER names it (condor-config/personal-condor.conf). */
+export const SHIM = join(OPT, 'shim');
+
+/** Paths of the test site (all under OPT, traversable by condoruser, the same inside the root). */
 export const SITE = {
   data: join(OPT, 'site-data'),
   drop: join(OPT, 'drop'),
   testDir: join(OPT, 'hooks/test.d'),
   insideDir: join(OPT, 'hooks/inside.d'),
   /** An image that exists but CJW_IMAGE_ALLOW does not list. */
-  disallowedImage: join(IMAGES, 'nested-sandbox'),
+  disallowedImage: join(OPT, 'images/disallowed-sandbox'),
 } as const;
 
 /** Job ad attribute that makes the site's test hook fail: a node error on demand. */
@@ -459,7 +490,7 @@ export function siteConfig(extraImages: readonly string[] = []): string {
   chmodSync(join(OPT, 'hooks'), 0o755);
   return [
     '# pool suites: the test site (test/pool/pool.ts siteConfig)',
-    `CJW_IMAGE_ALLOW=${[SIF, SANDBOX, SIMG, ...extraImages].join(',')}`,
+    `CJW_IMAGE_ALLOW=${[SIF, SANDBOX, ...extraImages].join(',')}`,
     `CJW_BIND_ALLOW=${SITE.drop},${SITE.drop}/**`,
     `CJW_BINDS=${SITE.data}:/site-data:ro`,
     'CJW_ENV_SET=CJW_POOL_SITE=pool-test',

@@ -6,7 +6,7 @@
 // - node error: the file is shown, the starter fails the attempt (VacateReasonCode 1007) and the
 //   schedd requeues the job, again on every start: nothing on the worker node can hold it.
 
-import { BREAK_NODE_ATTR, Pool, SIF, SING34, SITE, containerJob, describePool, record, siteConfig, submitFile, type WaitResult } from './pool';
+import { BREAK_NODE_ATTR, Pool, SIF, SITE, containerJob, describePool, record, siteConfig, submitFile, type WaitResult } from './pool';
 
 describePool('pool: wrapper errors with only the worker node configured', () => {
   const pool = new Pool('worker-only');
@@ -16,7 +16,7 @@ describePool('pool: wrapper errors with only the worker node configured', () => 
 
   beforeAll(async () => {
     await pool.prepare();
-    pool.start({ accessPoint: false, wrapperEnv: `${siteConfig()}CJW_RUNTIME=${SING34}\n`, set: [`SINGULARITY = ${SING34}`] });
+    pool.start({ accessPoint: false, wrapperEnv: siteConfig() });
     attr = pool.launch('attr', submitFile(['executable = /bin/echo', 'arguments = payload-ran', 'transfer_executable = false', '+ContainerImage = "-x"']), 60, 3);
     image = pool.launch('image', containerJob(SITE.disallowedImage, 'echo payload-ran\n'), 60, 3);
     // Bounded by submit-wait: after the third requeue it removes the job (exit 4).
