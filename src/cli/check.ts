@@ -424,6 +424,8 @@ export function classAdOutput(r: CheckResult): string {
   const lines = [
     `CJW_Healthy = ${r.healthy ? 'true' : 'false'}`,
     `CJW_Reason = ${adString(reason)}`,
+    // When the verdict was made: the START expression ignores a stale one (the check stopped running).
+    `CJW_CheckedAt = ${String(Math.floor(Date.now() / 1000))}`,
     `CJW_WrapperVersion = ${adString(wrapperVersion)}`,
     `CJW_CheckExitCode = ${r.exitCode}`,
     `CJW_UserNamespaces = ${r.userNamespaces ? 'true' : 'false'}`,
