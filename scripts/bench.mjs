@@ -41,7 +41,9 @@ function installed(nodePath, name, cache, staticFront = false) {
   return p;
 }
 const config = join(work, 'wrapper.env');
-writeFileSync(config, 'CJW_MODE=REQUIRED\nCJW_ENV_SET=SITE=bench\n');
+// As a real site's: REQUIRED, an image allow-list (covering the bench's image, not --check's own
+// warm-up image) and no CJW_DEFAULT_IMAGE, so the code cache is warmed the way a site's is.
+writeFileSync(config, `CJW_MODE=REQUIRED\nCJW_ENV_SET=SITE=bench\nCJW_IMAGE_ALLOW=${work}/**,/cvmfs/singularity.opensciencegrid.org/**\n`, { mode: 0o644 });
 const shWrapper = join(work, 'exec-wrapper.sh');
 writeFileSync(shWrapper, '#!/bin/sh\nexec "$@"\n', { mode: 0o755 });
 // A config file so the wrapper does the work of a real site: parse, config, rules.
@@ -83,7 +85,8 @@ if (existsSync(node22)) {
 
 function once(cmd, caseEnv = env) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd[0], cmd.slice(1), { env: caseEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+  // In the scratch dir, as the starter starts a job.
+  const r = spawnSync(cmd[0], cmd.slice(1), { env: caseEnv, cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd.join(' ')} failed (${r.status}): ${r.stderr}`);
   return ms;
