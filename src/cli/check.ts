@@ -260,9 +260,9 @@ function realOrSelf(path: string): string {
   }
 }
 
-function accessItem(area: string, path: string, want: readonly Want[], env: CheckEnv, items: CheckItem[], what: string): void {
+function accessItem(area: string, path: string, want: readonly Want[], env: CheckEnv, items: CheckItem[], what: string, code: CheckItem['code'] = Exit.CONFIG): void {
   const v = jobUserAccess(realOrSelf(path), want, env.stat);
-  if (v.level === 'no') items.push(fail(area, `${v.why}: ${what}`, Exit.CONFIG));
+  if (v.level === 'no') items.push(fail(area, `${v.why}: ${what}`, code));
   else if (v.level === 'group') items.push(warn(area, v.why));
 }
 
@@ -511,12 +511,13 @@ function withFrontCheck(r: CheckResult): CheckResult {
   } catch {
     return r;
   }
-  // The starter runs the wrapper as the job user: the bundle must be readable and executable.
+  // The starter runs the wrapper as the job user: the bundle must be readable and executable
+  // (a failure here changes the verdict, so the result is finished again).
   const access: CheckItem[] = [];
-  accessItem(`wrapper ${bundle}`, realOrSelf(bundle), ['r', 'x'], defaultEnv, access, 'the starter cannot run it for any job');
-  r = { ...r, items: [...r.items, ...access] };
+  accessItem(`wrapper ${bundle}`, realOrSelf(bundle), ['r', 'x'], defaultEnv, access, 'the starter cannot run it for any job', Exit.UNAVAILABLE);
+  const checked = access.length === 0 ? r : finishAgain(r, access);
   const shell = shebangInterpreter(first);
-  if (shell === undefined) return r;
+  if (shell === undefined) return checked;
   const l = fileLinkage(shell);
   const item: CheckItem =
     l.kind === 'static'
@@ -524,7 +525,19 @@ function withFrontCheck(r: CheckResult): CheckResult {
       : l.kind === 'dynamic'
         ? warn('front', `${shell} is dynamically linked (${l.interpreter}): a job's LD_PRELOAD runs code in it before the policy applies; install the static bash (Debian: bash-static) and make it the first line of ${bundle} (docs/deployment.md, "Hardening")`)
         : warn('front', `${shell}: cannot tell how it is linked (${l.why})`);
-  return { ...r, items: [...r.items, item] };
+  return { ...checked, items: [...checked.items, item] };
+}
+
+/** The result with more items, its verdict and exit code recomputed. */
+function finishAgain(r: CheckResult, more: readonly CheckItem[]): CheckResult {
+  const rest: Omit<CheckResult, 'items' | 'healthy' | 'exitCode'> = {
+    userNamespaces: r.userNamespaces,
+    ...(r.mode === undefined ? {} : { mode: r.mode }),
+    ...(r.runtime === undefined ? {} : { runtime: r.runtime }),
+    ...(r.nested === undefined ? {} : { nested: r.nested }),
+    ...(r.setuid === undefined ? {} : { setuid: r.setuid }),
+  };
+  return finish([...r.items, ...more], rest);
 }
 
 /** A list entry in wrapper.env syntax: "\\" and "," escaped. */

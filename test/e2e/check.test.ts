@@ -239,6 +239,20 @@ describe('--check judges what a job user meets, also when run as root (SPEC S9)'
     expect(r.stdout).toMatch(new RegExp(`WARN  config ${cfg}: only group \\d+ may read it \\(mode 0640\\): every job user must be in that group`));
   });
 
+  it('the wrapper itself in a directory job users cannot enter: FAIL 69, and the verdict says unhealthy', () => {
+    const dir = tempDir('cjw-install-');
+    const copy = join(dir, 'condor-job-wrapper');
+    writeFileSync(copy, readFileSync(BUNDLE));
+    chmodSync(copy, 0o755);
+    chmodSync(dir, 0o700);
+    const cfg = config([`CJW_RUNTIME=${rt}`]);
+    const r = runWrapper(['--config', cfg, '--check'], { wrapper: copy });
+    expect(r.status).toBe(69);
+    expect(r.stdout).toContain(`FAIL  wrapper ${copy}: directory ${dir} (mode 0700`);
+    const ad = adOf(runWrapper(['--config', cfg, '--check', '--classad'], { wrapper: copy }).stdout);
+    expect(ad.get('CJW_Healthy')).toBe('false');
+  });
+
   it('jobUserAccess: the other bits decide, every directory on the way counts, group root is no group', () => {
     const tree: Record<string, ModeStat> = {
       '/': { mode: 0o755, uid: 0, gid: 0, isDir: true },
