@@ -141,12 +141,12 @@ describe('--check on a broken node', () => {
     expect(r.status).toBe(64);
   });
 
-  it('the STARTD_CRON snippet runs USER_JOB_WRAPPER itself with --check --classad every minute, only when it is set', () => {
+  it('the STARTD_CRON snippet runs USER_JOB_WRAPPER itself with --check --classad every 50 s, only when it is set', () => {
     const text = readFileSync(join(__dirname, '../../condor-config/startd-cron-healthcheck.conf'), 'utf8');
     // The same program and config as jobs (a shim's --config included): nothing to set twice.
     expect(text).toMatch(/^STARTD_CRON_CJW_EXECUTABLE = \$\(USER_JOB_WRAPPER\)$/m);
     expect(text).toMatch(/^STARTD_CRON_CJW_ARGS = --check --classad$/m);
-    expect(text).toMatch(/^STARTD_CRON_CJW_PERIOD = 1m$/m);
+    expect(text).toMatch(/^STARTD_CRON_CJW_PERIOD = 50s$/m);
     expect(text).toMatch(/^if defined USER_JOB_WRAPPER\nSTARTD_CRON_JOBLIST = \$\(STARTD_CRON_JOBLIST\) CJW\nendif$/m);
     // No veto when the wrapper is off, when there is no verdict, or when the verdict is stale.
     expect(text).toMatch(/^START = \(\$\(START\)\) && \(\(MY\.CJW_Healthy =!= false\) \|\| \("\$\(USER_JOB_WRAPPER\)" == ""\) \|\| \(\(\(time\(\) - MY\.CJW_CheckedAt\) > \$\(CJW_HEALTH_STALE_AFTER\)\) =\?= true\)\)$/m);
