@@ -13,6 +13,15 @@ const node22 = process.env.CJW_BENCH_NODE22 ?? '/opt/cjw-node22/bin/node';
 const work = mkdtempSync(join(tmpdir(), 'cjw-bench-'));
 const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const STATIC_BASH = '/bin/bash-static';
+// The Debian sid root of ../shared/pool (HTCondor 25.14, Apptainer 1.4.5, Node 24): its Node runs
+// through bubblewrap with the same binds as pool.sh (the host's /tmp is /tmp inside, so the
+// files under `work` are there too); the pool rows run a real job through a real pool in it.
+const poolRoot = process.env.CJW_BENCH_POOL_ROOT ?? '/srv/cjw-pool-sid';
+const poolSh = resolve(root, '../shared/pool/pool.sh');
+const poolRuns = Number(process.argv.find((a) => a.startsWith('--pool-runs='))?.slice(12) ?? 10);
+const inRoot = ['bwrap', '--bind', poolRoot, '/', '--dev-bind', '/dev', '/dev', '--bind', '/proc', '/proc', '--ro-bind', '/sys', '/sys', '--bind', '/tmp', '/tmp', '--'];
+const bwrapPath = ['/usr/bin/bwrap', '/bin/bwrap'].find((p) => existsSync(p));
+const haveRoot = process.getuid?.() === 0 && bwrapPath !== undefined && existsSync(join(poolRoot, 'usr/bin/node')) && work.startsWith('/tmp/');
 
 // The "runtime": a stand-in that does nothing and exits, so we time only what comes before it.
 const runtime = join(work, 'apptainer');
@@ -24,7 +33,7 @@ const env = { _CONDOR_SCRATCH_DIR: work, _CONDOR_SLOT: 'slot1_1', TMPDIR: work, 
 
 // cache: true = as deployed, after `--check` (as root) stored V8's code cache for this build and
 // Node; false = a copy whose build id matches no cache (every job compiles the wrapper).
-function installed(nodePath, name, cache, staticFront = false) {
+function installed(nodePath, name, cache, staticFront = false, prefix = []) {
   const p = join(work, name);
   let text = readFileSync(join(root, 'wrapper/condor-job-wrapper'), 'utf8').replace(/^cjw_node=.*$/m, `cjw_node=${nodePath}`);
   // Hardened as docs/deployment.md says: the static bash on the first line.
@@ -32,11 +41,11 @@ function installed(nodePath, name, cache, staticFront = false) {
   if (!cache) text = text.replace(/const BUILD = (['"])[0-9a-f]+\1/g, 'const BUILD = "bench-no-cache"');
   writeFileSync(p, text, { mode: 0o755 });
   if (cache) {
-    const r = spawnSync(p, ['--check', '--config', join(work, 'wrapper.env')], { encoding: 'utf8' });
+    const r = spawnSync(prefix[0] ?? p, [...prefix.slice(1), ...(prefix.length ? [p] : []), '--check', '--config', join(work, 'wrapper.env')], { encoding: 'utf8' });
     if (!/code cache: wrote/.test(r.stdout)) console.log(`(${name}: no code cache written${process.getuid?.() === 0 ? '' : ': not root'}; its row is the no-cache case)`);
   }
   // Say what each row really measured (the loader reports the cache state on --version).
-  const state = /code cache: \S+: (.*)/.exec(spawnSync(p, ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown';
+  const state = /code cache: \S+: (.*)/.exec(spawnSync(prefix[0] ?? p, [...prefix.slice(1), ...(prefix.length ? [p] : []), '--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown';
   if ((state === 'used') !== cache) throw new Error(`${name}: code cache state "${state}", expected ${cache ? 'used' : 'not used'}`);
   return p;
 }
@@ -82,6 +91,17 @@ if (existsSync(node22)) {
 } else {
   console.log(`(no Node 22 at ${node22}: its rows are skipped)`);
 }
+if (haveRoot) {
+  // Node 24 as Debian sid packages it, inside the pool root; bwrap's own cost is in every row here
+  // (first row), so the ratio compares like with like. --check as root writes the code cache
+  // into the root's /var/cache/condor-job-wrapper, as on a node.
+  const n24 = spawnSync(inRoot[0], [...inRoot.slice(1), '/usr/bin/node', '--version'], { encoding: 'utf8' }).stdout.trim();
+  cases.push({ name: `bwrap into the sid root, runtime stand-in called directly (Node ${n24} root)`, cmd: [...inRoot, ...line] });
+  cases.push({ name: `bare \`node -e 0\` (Node ${n24}, sid root, through bwrap)`, cmd: [...inRoot, '/usr/bin/node', '-e', '0'], ref: 'n24' });
+  cases.push({ name: `condor-job-wrapper on Node ${n24} (sid root, through bwrap; code cache from --check)`, cmd: [...inRoot, installed('/usr/bin/node', 'cjw24', true, false, inRoot), '--config', config, ...line], vs: 'n24' });
+} else {
+  console.log(`(no pool root at ${poolRoot}, no bwrap or not root: the Node 24 and real-pool rows are skipped; bash ../shared/pool/install.sh)`);
+}
 
 function once(cmd, caseEnv = env) {
   const t0 = process.hrtime.bigint();
@@ -110,6 +130,58 @@ const rows = cases.map((c) => ({ ...c, ...stats(samples.get(c.name)), rss: peakR
 const direct = rows[0].median;
 const refs = Object.fromEntries(rows.filter((r) => r.ref).map((r) => [r.ref, r.median]));
 
+// A real job through a real pool (the sid root): submit to completion, the wrapper against a plain
+// `exec "$@"` wrapper, in the same pool, interleaved (one shim picks by a job-ad attribute).
+function poolBench() {
+  if (!haveRoot || poolRuns <= 0 || process.argv.includes('--no-pool')) return undefined;
+  if (!existsSync(poolSh)) { console.log(`(no ${poolSh}: the real-pool rows are skipped)`); return undefined; }
+  const lock = '/tmp/cjw-pool-suites.lock'; // the test suites' pool lock: one pool at a time
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    try { writeFileSync(lock, String(process.pid), { flag: 'wx' }); break; } catch { /* held */ }
+    const holder = Number(readFileSync(lock, 'utf8').trim());
+    let alive = false;
+    try { process.kill(holder, 0); alive = true; } catch (e) { alive = e.code === 'EPERM'; }
+    if (!alive) { rmSync(lock, { force: true }); continue; }
+    if (Date.now() > deadline) { console.log(`(the pool lock ${lock} is held by ${holder}: the real-pool rows are skipped)`); return undefined; }
+    spawnSync('sleep', ['1']);
+  }
+  const state = join(work, 'pool');
+  const pool = (...a) => spawnSync(poolSh, ['--root', poolRoot, '--state', state, ...a], { encoding: 'utf8', timeout: 300_000 });
+  try {
+    const wrapper = installed('/usr/bin/node', 'cjw-pool', true, false, inRoot);
+    chmodSync(work, 0o755);
+    chmodSync(config, 0o644); // read by the wrapper as condoruser
+    chmodSync(shWrapper, 0o755);
+    const shim = join(work, 'pool-shim');
+    writeFileSync(shim, `#!/bin/sh\nif grep -q '^CJW_BenchPlain = true' "$_CONDOR_JOB_AD" 2>/dev/null; then exec ${shWrapper} "$@"; fi\nexec ${wrapper} --config ${config} "$@"\n`, { mode: 0o755 });
+    const st = pool('start', '--wrapper', shim, '--config', join(root, 'condor-config/worker-node.conf'), '--set', `USER_JOB_WRAPPER = ${shim}`, '--slots', '1');
+    if (st.status !== 0) throw new Error(`pool.sh start: ${st.stderr}`);
+    const version = /HTCondor ([0-9.]+) pool ready/.exec(st.stderr)?.[1] ?? '?';
+    const dir = pool('jobdir', 'bench').stdout.trim();
+    const sub = (plain) => ['universe = vanilla', 'executable = /bin/true', 'transfer_executable = false', '+SingularityImage = "/img/busybox.sif"', ...(plain ? ['+CJW_BenchPlain = true'] : []), 'log = log', 'queue', ''].join('\n');
+    for (const [n, plain] of [['wrapper.sub', false], ['plain.sub', true]]) {
+      writeFileSync(join(dir, n), sub(plain), { mode: 0o644 });
+      spawnSync('chown', ['4242:4242', join(dir, n)]);
+    }
+    const one = (file) => {
+      const t0 = process.hrtime.bigint();
+      const r = pool('submit-wait', join(dir, file), '120');
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (!/completed exit_code=0/.test(r.stdout)) throw new Error(`${file}: ${r.stdout}${r.stderr}`);
+      return s;
+    };
+    one('wrapper.sub'); one('plain.sub'); // warm: the first match, the page cache
+    const w = []; const p = [];
+    for (let i = 0; i < poolRuns; i++) { w.push(one('wrapper.sub')); p.push(one('plain.sub')); }
+    return { version, wrapper: stats(w), plain: stats(p) };
+  } finally {
+    pool('stop');
+    rmSync(lock, { force: true });
+  }
+}
+const poolResult = poolBench();
+
 const fmt = (x) => x.toFixed(1);
 const table = [
   '| case | median ms | p10–p90 ms | added over direct ms | vs bare node | peak RSS MiB |',
@@ -117,8 +189,17 @@ const table = [
   ...rows.map((r) => `| ${r.name} | ${fmt(r.median)} | ${fmt(r.p10)}–${fmt(r.p90)} | ${fmt(r.median - direct)} | ${r.vs ? `${(r.median / refs[r.vs]).toFixed(2)}×` : ''} | ${r.rss === undefined ? 'n/a' : (r.rss / 1024).toFixed(1)} |`),
   `| glideinWMS job wrapper (quoted from SPEC S11, not run here) | ≈ 226 | | | | |`,
 ].join('\n');
+const fmt2 = (x) => x.toFixed(2);
+const poolTable = poolResult === undefined ? undefined : [
+  '| case (HTCondor ' + poolResult.version + ', Apptainer, sid root) | median s | p10–p90 s |',
+  '|---|---:|---:|',
+  `| plain \`exec "$@"\` wrapper, SIF container job \`/bin/true\`, submit to completion | ${fmt2(poolResult.plain.median)} | ${fmt2(poolResult.plain.p10)}–${fmt2(poolResult.plain.p90)} |`,
+  `| condor-job-wrapper (Node 24 of the root, code cache), same job | ${fmt2(poolResult.wrapper.median)} | ${fmt2(poolResult.wrapper.p10)}–${fmt2(poolResult.wrapper.p90)} |`,
+  `| difference of the medians | ${fmt2(poolResult.wrapper.median - poolResult.plain.median)} | |`,
+].join('\n');
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(table);
+if (poolTable) console.log(`\n${poolTable}`);
 for (const r of rows.filter((x) => x.vs)) console.log(`${r.name}: ${(r.median / refs[r.vs]).toFixed(2)}× bare node (required ≤ 1.5×, aim 1.2×)`);
 
 if (!process.argv.includes('--no-write')) {
@@ -141,7 +222,20 @@ Reference figures from SPEC S11 (2-core Debian 12): bare \`node -e 0\` ≈ 18 ms
 loads its dependencies lazily ≈ 27 ms; \`exec "$@"\` in bash ≈ 1.4 ms; glideinWMS's job wrapper
 ≈ 226 ms (≈ 350 forks per job). Required: start-to-exec ≤ 1.5× bare \`node -e 0\` on the same Node.
 
-What the wrapper's time is made of, and what keeps it small: see docs/architecture.md ("Start-up cost").
+${poolTable === undefined ? '' : `## A real job through a real pool
+
+One container job (\`+SingularityImage = "/img/busybox.sif"\`, payload \`/bin/true\`) submitted with
+\`pool.sh submit-wait\` in a personal HTCondor ${poolResult.version} pool in the Debian sid root of
+\`../shared/pool\` (Apptainer 1.4.5 without setuid, condor-config/worker-node.conf), ${poolRuns} times
+through the wrapper and ${poolRuns} times through a plain \`exec "$@"\` shell wrapper, interleaved in
+the same pool (one shim picks by a job-ad attribute). Wall time from condor_submit to the job
+leaving the queue, as \`submit-wait\` sees it (it polls every 0.3 s, so differences under that
+are noise): the scheduling cycles, the starter's own \`apptainer test\`, the container and the
+wrapper together.
+
+${poolTable}
+
+`}What the wrapper's time is made of, and what keeps it small: see docs/architecture.md ("Start-up cost").
 `;
   writeFileSync(join(root, 'docs/benchmarks.md'), doc);
 }

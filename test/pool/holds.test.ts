@@ -3,7 +3,7 @@
 // the hold reason; a node error (failed test hook, failed inside hook) is requeued, then held
 // after CJW_NODE_ERROR_MAX_STARTS starts. docs/troubleshooting-htcondor.md has the table.
 
-import { BREAK_INSIDE_FILE, BREAK_NODE_ATTR, NO_NODE_ATTR, Pool, SIF, SITE, containerJob, describePool, record, siteConfig, submitFile, type WaitResult } from './pool';
+import { BREAK_INSIDE_FILE, BREAK_NODE_ATTR, NO_NODE_ATTR, Pool, SIF, SITE, containerJob, describePool, record, siteConfig, submitFile, type WaitResult, SETUP_TIMEOUT_MS } from './pool';
 
 /** submit-wait's "held" line, parsed. */
 function held(r: WaitResult): { code: string; subcode: string; reason: string } | undefined {
@@ -33,7 +33,7 @@ describePool('pool: wrapper errors end on hold (worker node + access point confi
     noNode = pool.launch('no-node', containerJob(SIF, 'echo payload-ran\n', [`+${NO_NODE_ATTR} = true`]), 120, 10);
     // A missing image: the starter's own self test fails before the wrapper runs.
     selfTest = pool.launch('self-test', containerJob(`${SITE.drop}/no-such-image.sif`, 'echo payload-ran\n'), 120, 10);
-  }, 240_000);
+  }, SETUP_TIMEOUT_MS);
   afterAll(() => { pool.finish(); }, 60_000);
 
   /** Held for a job error: once started, code 26 subcode 1, the wrapper's line as the reason. */

@@ -3,7 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { IN_CI, STATIC_BASH } from '../e2e/harness';
-import { Pool, STATIC_FRONT_ATTR, describePool, record, submitFile, type WaitResult } from './pool';
+import { Pool, STATIC_FRONT_ATTR, describePool, record, submitFile, type WaitResult, SETUP_TIMEOUT_MS } from './pool';
 
 describePool('pool: vanilla jobs pass through the wrapper', () => {
   const pool = new Pool('passthrough');
@@ -23,7 +23,7 @@ describePool('pool: vanilla jobs pass through the wrapper', () => {
     const preload = ['executable = /bin/echo', 'arguments = payload-ran', 'transfer_executable = false', 'environment = "LD_PRELOAD=/nonexistent/cjw-preload.so"'];
     preloadDynamic = pool.launch('preload-dynamic', submitFile(preload));
     if (existsSync(STATIC_BASH)) preloadStatic = pool.launch('preload-static', submitFile([...preload, `+${STATIC_FRONT_ATTR} = true`]));
-  }, 240_000);
+  }, SETUP_TIMEOUT_MS);
   afterAll(() => {
     pool.finish();
   }, 60_000);

@@ -34,6 +34,13 @@ export const JOB_USER = 'condoruser';
 export const JOB_UID = 4242;
 export const CONFIG_DIR = join(ROOT, 'condor-config');
 const LOCK = '/tmp/cjw-pool-suites.lock';
+/** How long the lock may be waited for (other pool suites run meanwhile). */
+const LOCK_WAIT_MS = 20 * 60_000;
+/**
+ * The timeout of a suite's beforeAll: the wait for the lock, an install of a missing root
+ * (install.sh, ~90 s, more on a slow mirror), the pool's start and the submissions.
+ */
+export const SETUP_TIMEOUT_MS = LOCK_WAIT_MS + 10 * 60_000;
 /** The host's static bash, copied under OPT so that the root sees it (the root has none). */
 const OPT_STATIC_BASH = join(OPT, 'bash-static');
 
@@ -111,7 +118,7 @@ function installFixtures(): void {
 
 /** Serializes the pool suites across jest workers (one machine, two cores). */
 async function acquireLock(): Promise<void> {
-  const deadline = Date.now() + 20 * 60_000;
+  const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {
       const fd = openSync(LOCK, 'wx');
@@ -183,6 +190,8 @@ export class Pool {
   version = '';
   major = 0;
   private running = false;
+  /** Set by finish(): a prepare() still waiting for the lock (its beforeAll timed out) gives up. */
+  private closed = false;
   private seq = 0;
   /** The root's Node and Apptainer versions, read in prepare(). */
   nodeVersion = '';
@@ -195,6 +204,10 @@ export class Pool {
   /** Installs the fixtures (the root when missing) and the wrapper, takes the lock. Call from beforeAll. */
   async prepare(): Promise<void> {
     await acquireLock();
+    if (this.closed) {
+      releaseLock();
+      throw new Error(`pool suite ${this.name}: finished before it got the lock`);
+    }
     installFixtures();
     this.version = condorVersion();
     this.major = Number(this.version.split('.')[0]);
@@ -242,6 +255,7 @@ export class Pool {
   }
 
   start(o: StartOptions): void {
+    if (this.closed) throw new Error(`pool suite ${this.name}: start after finish`);
     this.writeWrapperEnv(o.wrapperEnv);
     const args = [...poolArgs(this.state), 'start', '--timeout', '60', '--wrapper', SHIM, '--config', join(CONFIG_DIR, 'worker-node.conf')];
     if (o.accessPoint) args.push('--config', join(CONFIG_DIR, 'access-point.conf'));
@@ -262,6 +276,7 @@ export class Pool {
       console.log(`pool suite ${this.name} [${SUITE}]: stopped in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     } finally {
       this.running = false;
+      this.closed = true;
       releaseLock();
     }
   }
