@@ -9,7 +9,7 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BREAK_NODE_ATTR, CONFIG_DIR, OPT, Pool, SIF, containerJob, describePool, record, siteConfig, sleep } from './pool';
+import { BREAK_NODE_ATTR, CONFIG_DIR, OPT, Pool, SETUP_TIMEOUT_MS, SIF, containerJob, describePool, record, siteConfig, sleep } from './pool';
 
 const SNIPPET = join(CONFIG_DIR, 'startd-cron-healthcheck.conf');
 
@@ -31,7 +31,7 @@ describePool('pool: the STARTD_CRON health check as shipped (same config as jobs
     await pool.prepare();
     healthy = siteConfig();
     pool.start({ accessPoint: true, wrapperEnv: healthy, configFiles: [SNIPPET] });
-  }, 240_000);
+  }, SETUP_TIMEOUT_MS);
   afterAll(() => { pool.finish(); }, 60_000);
 
   it('runs the shim (its --config), takes a broken node out within a minute, and puts it back once fixed', async () => {
@@ -89,7 +89,7 @@ describePool('pool: a job held for node errors is released after the cool-down, 
     await pool.prepare();
     // Short cool-downs for the test; the bound and the expressions are the shipped ones.
     pool.start({ accessPoint: true, wrapperEnv: siteConfig(), set: ['CJW_COOL_DOWN = 4', `CJW_NODE_ERROR_RELEASE_AFTER = ${String(RELEASE_AFTER)}`, `CJW_NODE_ERROR_MAX_RELEASES = ${String(MAX_RELEASES)}`] });
-  }, 240_000);
+  }, SETUP_TIMEOUT_MS);
   afterAll(() => { pool.finish(); }, 60_000);
 
   it('held (subcode 2), released once after the cool-down, held again, then left held', async () => {
