@@ -33,6 +33,9 @@ const env = { _CONDOR_SCRATCH_DIR: work, _CONDOR_SLOT: 'slot1_1', TMPDIR: work, 
 
 // cache: true = as deployed, after `--check` (as root) stored V8's code cache for this build and
 // Node; false = a copy whose build id matches no cache (every job compiles the wrapper).
+// Copies that must still find their cache after the timed runs: a --check of another build for
+// the same Node (another checkout's tests) removes it, and the row would then time no cache.
+const cachedCopies = [];
 function installed(nodePath, name, cache, staticFront = false, prefix = []) {
   const p = join(work, name);
   let text = readFileSync(join(root, 'wrapper/condor-job-wrapper'), 'utf8').replace(/^cjw_node=.*$/m, `cjw_node=${nodePath}`);
@@ -47,6 +50,7 @@ function installed(nodePath, name, cache, staticFront = false, prefix = []) {
   // Say what each row really measured (the loader reports the cache state on --version).
   const state = /code cache: \S+: (.*)/.exec(spawnSync(prefix[0] ?? p, [...prefix.slice(1), ...(prefix.length ? [p] : []), '--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown';
   if ((state === 'used') !== cache) throw new Error(`${name}: code cache state "${state}", expected ${cache ? 'used' : 'not used'}`);
+  if (cache) cachedCopies.push({ name, p, prefix });
   return p;
 }
 const config = join(work, 'wrapper.env');
@@ -126,6 +130,10 @@ for (const c of cases) for (let i = 0; i < 3; i++) once(c.cmd, c.env); // warm t
 // Interleave the cases so that machine noise hits all of them alike.
 const samples = new Map(cases.map((c) => [c.name, []]));
 for (let i = 0; i < runs; i++) for (const c of cases) samples.get(c.name).push(once(c.cmd, c.env));
+for (const c of cachedCopies) {
+  const state = /code cache: \S+: (.*)/.exec(spawnSync(c.prefix[0] ?? c.p, [...c.prefix.slice(1), ...(c.prefix.length ? [c.p] : []), '--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown';
+  if (state !== 'used') console.log(`WARNING: ${c.name}: its code cache is "${state}" after the runs (removed meanwhile, e.g. by another build's --check): rows using it timed no cache; run again on a quiet machine`);
+}
 const rows = cases.map((c) => ({ ...c, ...stats(samples.get(c.name)), rss: peakRssKiB(c.cmd, c.env) }));
 const direct = rows[0].median;
 const refs = Object.fromEntries(rows.filter((r) => r.ref).map((r) => [r.ref, r.median]));
