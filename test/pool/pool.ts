@@ -190,6 +190,8 @@ export class Pool {
   version = '';
   major = 0;
   private running = false;
+  /** Set by finish(): a prepare() still waiting for the lock (its beforeAll timed out) gives up. */
+  private closed = false;
   private seq = 0;
   /** The root's Node and Apptainer versions, read in prepare(). */
   nodeVersion = '';
@@ -202,6 +204,10 @@ export class Pool {
   /** Installs the fixtures (the root when missing) and the wrapper, takes the lock. Call from beforeAll. */
   async prepare(): Promise<void> {
     await acquireLock();
+    if (this.closed) {
+      releaseLock();
+      throw new Error(`pool suite ${this.name}: finished before it got the lock`);
+    }
     installFixtures();
     this.version = condorVersion();
     this.major = Number(this.version.split('.')[0]);
@@ -249,6 +255,7 @@ export class Pool {
   }
 
   start(o: StartOptions): void {
+    if (this.closed) throw new Error(`pool suite ${this.name}: start after finish`);
     this.writeWrapperEnv(o.wrapperEnv);
     const args = [...poolArgs(this.state), 'start', '--timeout', '60', '--wrapper', SHIM, '--config', join(CONFIG_DIR, 'worker-node.conf')];
     if (o.accessPoint) args.push('--config', join(CONFIG_DIR, 'access-point.conf'));
@@ -269,6 +276,7 @@ export class Pool {
       console.log(`pool suite ${this.name} [${SUITE}]: stopped in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     } finally {
       this.running = false;
+      this.closed = true;
       releaseLock();
     }
   }
