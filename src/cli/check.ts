@@ -21,7 +21,7 @@ import { LOGGER_PATHS, SYSLOG_SOCKET } from '../act/log';
 import { HOOK_DIR_KEY, isSkippedName, listHooks, type HookStage } from '../facts/hooks';
 import { detectNested, detectSetuidRuntime, nodeHostProbe, type HostProbe } from '../facts/host';
 import { isUri, probePath } from '../facts/paths';
-import { DEFAULT_RUNTIMES, isExecutableFile } from '../facts/runtime';
+import { DEFAULT_RUNTIMES, htcondorRuntime, isExecutableFile, storeCondorRuntime } from '../facts/runtime';
 import type { Facts, NestedFact, SetuidFact } from '../facts/types';
 import { refreshCache, type RuntimeVersion } from '../facts/versionCache';
 import { familyFromBasename, tableFor } from '../invocation/families/index';
@@ -61,6 +61,10 @@ export interface CheckEnv {
   /** Mode, owner and kind of a path (following symlinks), undefined when it is absent. */
   readonly stat: (path: string) => ModeStat | undefined;
   readonly syslogSocket: string;
+  /** HTCondor's SINGULARITY (condor_config_val): the runtime of every starter-built line (SPEC S2). */
+  readonly condorRuntime: () => { path?: string; why: string };
+  /** As root: keep it for wrapper-built jobs with CJW_RUNTIME unset (facts/runtime.ts). */
+  readonly storeCondorRuntime: (path: string | undefined) => void;
 }
 
 export interface ModeStat {
@@ -85,6 +89,10 @@ const defaultEnv: CheckEnv = {
   loadConfig: (file) => loadConfig(file),
   stat: nodeStat,
   syslogSocket: SYSLOG_SOCKET,
+  condorRuntime: () => htcondorRuntime(undefined),
+  storeCondorRuntime: (path) => {
+    if (process.getuid?.() === 0) storeCondorRuntime(path);
+  },
 };
 
 const ok = (area: string, text: string): CheckItem => ({ status: 'ok', area, text });
@@ -108,15 +116,28 @@ export function userNamespacesAvailable(host: HostProbe): { available: boolean; 
   return { available: true, why: `user.max_user_namespaces = ${max}` };
 }
 
-/** The runtime wrapper-built mode would use, plus any runtime named by absolute path in CJW_RUNTIME_NAMES. */
-function runtimesToCheck(config: Config): { path: string; explicit: boolean }[] {
-  const out: { path: string; explicit: boolean }[] = [];
-  if (config.runtime !== '') out.push({ path: config.runtime, explicit: true });
-  else {
+interface RuntimeToCheck {
+  readonly path: string;
+  readonly explicit: boolean;
+}
+
+/**
+ * HTCondor's SINGULARITY first (what every starter-built line runs, SPEC S2), then CJW_RUNTIME
+ * (wrapper-built mode) when it is another one, else the default locations when neither names
+ * one; plus any runtime named by absolute path in CJW_RUNTIME_NAMES.
+ */
+function runtimesToCheck(config: Config, condor: string | undefined): RuntimeToCheck[] {
+  const out: RuntimeToCheck[] = [];
+  const add = (path: string, explicit: boolean): void => {
+    if (!out.some((r) => r.path === path)) out.push({ path, explicit });
+  };
+  if (condor !== undefined) add(condor, true);
+  if (config.runtime !== '') add(config.runtime, true);
+  else if (condor === undefined) {
     const found = DEFAULT_RUNTIMES.find((p) => isExecutableFile(p));
-    if (found !== undefined) out.push({ path: found, explicit: false });
+    if (found !== undefined) add(found, false);
   }
-  for (const n of config.runtimeNames) if (n.startsWith('/') && !out.some((r) => r.path === n)) out.push({ path: n, explicit: true });
+  for (const n of config.runtimeNames) if (n.startsWith('/')) add(n, true);
   return out;
 }
 
@@ -363,7 +384,11 @@ export function runChecks(configFile: string | undefined, env: CheckEnv = defaul
   const files = [...new Set(config.origins.values())];
   items.push(ok('config', `${files.length === 0 ? 'defaults only' : files.join(', ')} (CJW_MODE=${config.mode}, CJW_VO_MODE=${config.voMode})`));
 
-  const runtimes = runtimesToCheck(config);
+  const condor = env.condorRuntime();
+  if (condor.path !== undefined) items.push(ok('runtime', `HTCondor's SINGULARITY is ${condor.path} (${condor.why}): starter-built jobs run it${config.runtime === '' ? ', and so do wrapper-built ones (CJW_RUNTIME unset)' : ''}`));
+  else items.push(ok('runtime', `HTCondor names no SINGULARITY here (${condor.why})`));
+  env.storeCondorRuntime(condor.path);
+  const runtimes = runtimesToCheck(config, condor.path);
   if (runtimes.length === 0) {
     items.push(config.mode === 'REQUIRED' ? fail('runtime', `none of ${DEFAULT_RUNTIMES.join(', ')} exists and CJW_RUNTIME is unset (CJW_MODE=REQUIRED)`) : warn('runtime', `none found (set CJW_RUNTIME): jobs that want a container run uncontained (CJW_MODE=${config.mode})`));
   }
@@ -628,7 +653,9 @@ export function runCheck(opts: OwnOptions, ctx: RunContext): Handover {
     throw new WrapperError('usage.unknown-option', `--check takes no command (got ${opts.command[0] ?? ''})`, 'see condor-job-wrapper --help');
   }
   // Install state (Node choice, the packages' front alternative, HTCondor knobs left to set): checkInstall.ts.
-  const checked = withInstallCheck(runChecks(opts.config), resolve(process.argv[1] ?? ''));
+  // condor_config_val reads the caller's CONDOR_CONFIG (the startd's, for the health check).
+  const env: CheckEnv = { ...defaultEnv, condorRuntime: () => htcondorRuntime(ctx.env.get('CONDOR_CONFIG')) };
+  const checked = withInstallCheck(runChecks(opts.config, env), resolve(process.argv[1] ?? ''));
   const r = withCodeCache(withFrontCheck(checked), opts.config);
   if (opts.classad) {
     ctx.stdout(classAdOutput(r));
