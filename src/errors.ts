@@ -118,6 +118,11 @@ export const catalogue = {
     example: 'image /home/me/evil.sif: not allowed by CJW_IMAGE_ALLOW',
     fix: 'Job owner: use an image from the allowed locations (ask the site which).',
   },
+  'image.empty': {
+    code: Exit.DATAERR,
+    example: 'image "": the runtime line names an empty image',
+    fix: 'Job owner: name the image (+SingularityImage or the image argument of the runtime line); an empty string is no image.',
+  },
   'image.missing': {
     code: Exit.NOINPUT,
     example: 'image /cvmfs/singularity.opensciencegrid.org/x/y:latest: does not exist',

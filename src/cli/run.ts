@@ -1,7 +1,6 @@
 // The imperative shell around the pure core: parse → facts → decide → act. Everything that
 // touches the host happens here or in act/ and facts/; decide/ only computes.
 
-import { unlinkSync } from 'node:fs';
 import { version } from '../../package.json';
 import { decide, decideForExplain } from '../decide/decide';
 import type { DispatchMode, Plan } from '../decide/plan';
@@ -18,6 +17,7 @@ import { codeCacheLine, writeCodeCache } from '../act/codeCache';
 import { runHooksAndRedecide } from '../act/hooks';
 import { writeLauncher } from '../act/launcher';
 import { JobLog } from '../act/log';
+import { removeStaleErrorFile } from '../act/report';
 import { classify, classifyBuiltin } from './dispatch';
 import { explainOutput } from './explain';
 import { HELP, parseOwnOptions, type OwnOptions } from './options';
@@ -56,7 +56,7 @@ export async function run(ctx: RunContext): Promise<Handover> {
   // this before Node starts; this covers a direct `node` invocation).
   if (classifyBuiltin(program) === 'passthrough' && !opts.explain) return { kind: 'exec', argv: command, env: ctx.env };
 
-  if (!opts.explain) removeStaleErrorFile(ctx.env);
+  if (!opts.explain) removeStaleErrorFile(ctx.env.get('_CONDOR_WRAPPER_ERROR_FILE'));
   const config = loadConfig(opts.config);
   const dispatch = classify(program, config.runtimeNames, config.passthrough);
   if (opts.warmCodeCache) return warmCodeCache(opts, config, dispatch, command, ctx);
@@ -135,16 +135,4 @@ function handoverFor(plan: Plan, _config: Config, ctx: RunContext): Handover {
   if (program === undefined) throw new WrapperError('internal.exec', 'exec', 'the plan has no program');
   const file = resolveProgram(program, plan.env.get('PATH'), ctx.cwd);
   return { kind: 'exec', argv: [file, ...args], env: plan.env };
-}
-
-/** The starter treats an existing error file as a wrapper failure (SPEC S7). */
-function removeStaleErrorFile(env: ReadonlyMap<string, string>): void {
-  const f = env.get('_CONDOR_WRAPPER_ERROR_FILE');
-  if (f === undefined || f === '') return;
-  // unlinkSync, not rmSync: rmSync loads Node's rimraf module on first use (start-up time).
-  try {
-    unlinkSync(f);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
 }
