@@ -193,6 +193,11 @@ export const catalogue = {
     example: 'setup hook 20-proxy: killed after the 60 s timeout (CJW_HOOK_TIMEOUT)',
     fix: 'Site: the hook hangs; fix it or raise CJW_HOOK_TIMEOUT.',
   },
+  'hook.killed': {
+    code: Exit.UNAVAILABLE,
+    example: 'setup hook 20-proxy: the wrapper was stopped by signal 15 (SIGTERM) while the hook ran; the hook and what it started were killed',
+    fix: 'Something on the node (an admin, the OOM killer, a signal to the job\'s process group) stopped the wrapper during its hooks; the job is requeued elsewhere.',
+  },
   'hook.bad-output': {
     code: Exit.CONFIG,
     example: 'setup hook 30-binds: CJW_HOOK_OUTPUT line 2: CJW_ADD_BIND needs src[:dst[:opts]]',
