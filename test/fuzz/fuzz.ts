@@ -5,7 +5,7 @@
 // (scripts/fuzz.mjs sets CJW_FUZZ_RUNS / CJW_FUZZ_BUNDLE_RUNS / CJW_FUZZ_SEED).
 
 import fc from 'fast-check';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { tableFor } from '../../src/invocation/families/index';
@@ -23,9 +23,23 @@ export const SEED = process.env.CJW_FUZZ_SEED === undefined ? (Date.now() ^ (pro
 export const MODES = ['NEVER', 'OPTIONAL', 'PREFERRED', 'REQUIRED'] as const;
 export type Mode = (typeof MODES)[number];
 
+/** Writes "$0" and its arguments NUL-terminated to <its name>.nul, and nothing else (a version probe is not recorded). */
+const RECORDER = '#!/bin/sh\n[ "$*" = --version ] && exit 0\nprintf \'%s\\000\' "$0" "$@" >"$0.nul"\n';
+
+/** What a recording stand-in received, or undefined when it did not run; each call clears it. */
+export function received(program: string): string[] | undefined {
+  const f = `${program}.nul`;
+  if (!existsSync(f)) return undefined;
+  const t = readFileSync(f, 'utf8');
+  rmSync(f);
+  return t === '' ? [] : t.slice(0, -1).split('\0');
+}
+
 export interface Site {
   readonly base: string;
   readonly runtime: string;
+  /** A recording payload program (wrapper-built lines run it, contained or not). */
+  readonly payloadProgram: string;
   readonly scratch: string;
   /** Existing images (a sandbox directory and a file), each with a job ad that names it. */
   readonly images: readonly { readonly path: string; readonly jobAd: string }[];
@@ -34,15 +48,26 @@ export interface Site {
   env(image: number, extra?: Record<string, string>): Record<string, string>;
 }
 
+const made: string[] = [];
+
+/** Removes every site fixture this process made (call from afterAll). */
+export function removeSites(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
 /** Builds the site fixture in a fresh temporary directory (root-owned, mode 0755 throughout). */
 export function makeSite(prefix = 'cjw-fuzz-'): Site {
   const base = mkdtempSync(join(tmpdir(), prefix));
+  made.push(base);
   chmodSync(base, 0o755);
   const bin = join(base, 'bin');
   mkdirSync(bin, { mode: 0o755 });
+  // Recording-only stand-ins: the runtime and a payload program write their argv next to
+  // themselves and run nothing (generated payloads must not run on the test machine).
   const runtime = join(bin, 'apptainer');
-  copyFileSync(join(ROOT, 'test/fixtures/bin/standin-runtime'), runtime);
-  chmodSync(runtime, 0o755);
+  writeFileSync(runtime, RECORDER, { mode: 0o755 });
+  const payloadProgram = join(bin, 'payload');
+  writeFileSync(payloadProgram, RECORDER, { mode: 0o755 });
   const scratch = join(base, 'execute/dir_1');
   mkdirSync(scratch, { recursive: true, mode: 0o755 });
   const sandbox = join(base, 'images/el9');
@@ -62,7 +87,7 @@ export function makeSite(prefix = 'cjw-fuzz-'): Site {
     return [m, f];
   })) as Record<Mode, string>;
   return {
-    base, runtime, scratch, images, machineAd, config,
+    base, runtime, payloadProgram, scratch, images, machineAd, config,
     env: (image, extra = {}) => ({
       PATH: '/usr/bin:/bin',
       _CONDOR_SCRATCH_DIR: scratch,
@@ -104,7 +129,7 @@ export function lineArbitrary(site: Site, bundle = false): fc.Arbitrary<Line> {
     v ? fc.oneof(flagValue.map((x) => [n, x]), ...(n.startsWith('--') ? [flagValue.map((x) => `${n}=${x}`).map((x) => [x])] : [])) : fc.constant([n]),
   );
   // Now and then something no table knows: refused (64), never guessed.
-  const anyFlag = fc.oneof({ weight: 12, arbitrary: flag }, { weight: 1, arbitrary: fc.constantFrom(['--frobnicate'], ['-Z'], ['--bind'], ['--env-file=x']) });
+  const anyFlag = fc.oneof({ weight: 12, arbitrary: flag }, { weight: 1, arbitrary: fc.constantFrom(['--frobnicate'], ['-Z'], ['--no-such-flag=x'], ['-%']) });
   // What HTCondor itself puts in front (scratch binds, --pwd, -C …), then random flags.
   const starterPrefix = fc.constantFrom<string[][]>([], [['-s']], [['-q']]);
   const payload = fc.array(jobText(bundle), { maxLength: 6 });
@@ -121,7 +146,7 @@ export function lineArbitrary(site: Site, bundle = false): fc.Arbitrary<Line> {
         payload: pl,
       };
     });
-  const job = fc.record({ mode, image, program: fc.constantFrom('/bin/echo', '/usr/bin/printf', '/bin/true'), args: payload })
+  const job = fc.record({ mode, image, program: fc.constantFrom('/bin/echo', '/usr/bin/printf', '/bin/true', site.payloadProgram), args: payload })
     .map(({ mode: m, image: i, program, args }): Line => ({ mode: m, image: i, kind: 'wrapper-built', command: [program, ...args], payload: [program, ...args] }));
   return fc.oneof({ weight: 3, arbitrary: starter }, { weight: 1, arbitrary: job });
 }

@@ -8,9 +8,10 @@
 import fc from 'fast-check';
 import { run } from '../../src/cli/run';
 import { WrapperError } from '../../src/errors';
-import { endsWith, lineArbitrary, makeSite, RUNS, SEED, type Line } from './fuzz';
+import { endsWith, lineArbitrary, makeSite, removeSites, RUNS, SEED, type Line } from './fuzz';
 
 const site = makeSite();
+afterAll(removeSites);
 
 interface Tally {
   lines: number;
