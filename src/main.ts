@@ -34,8 +34,12 @@ async function main(): Promise<void> {
       writeHandover(handover);
     } catch (e) {
       // EPIPE: the front is gone (the starter killed it); nobody is left to run or report anything.
-      if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
-      process.exit(handover.kind === 'exit' ? handover.code : 70);
+      if ((e as NodeJS.ErrnoException).code === 'EPIPE') process.exit(handover.kind === 'exit' ? handover.code : 70);
+      // A plan the front cannot carry (encodeHandover refuses it before writing a byte): reported
+      // like every other failure, with the error file, and the front exits with its code.
+      const err = asWrapperError(e);
+      reportFailure(err, env.get('_CONDOR_WRAPPER_ERROR_FILE'), env.get('_CONDOR_JOB_AD'));
+      writeHandover({ kind: 'exit', code: err.code });
     }
     process.exit(0);
   }

@@ -191,6 +191,19 @@ describe('the failure contract holds on hostile input (issue 14)', () => {
     expect(existsSync(errFile)).toBe(false);
   });
 
+  it('a plan the front cannot carry (a program path with "=") is reported with the error file, not only on stderr', () => {
+    const dir = tempDir();
+    const errFile = join(dir, '.job_wrapper_failure');
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'x=y'), '#!/bin/sh\necho ran\n', { mode: 0o755 });
+    const r = runWrapper(['x=y'], { wrapper, env: { PATH: `${bin}:/usr/bin:/bin`, _CONDOR_WRAPPER_ERROR_FILE: errFile } });
+    expect(r.status).toBe(70);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^condor-job-wrapper: node error: exec \S+x=y: the program path is empty or contains "=", which env\(1\) cannot run\n$/);
+    expect(readFileSync(errFile, 'utf8')).toBe(r.stderr);
+  });
+
   describe('a FIFO at the error-file path never hangs the wrapper', () => {
     function fifo(): { dir: string; errFile: string } {
       const dir = tempDir();
