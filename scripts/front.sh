@@ -37,8 +37,9 @@ cjw_fail() {
   if [ -n "$cjw_f" ]; then
     # Never block on or write through what the job put at the path (a FIFO would block the open
     # forever, a symlink would redirect it): remove it, then create the file only if nothing is
-    # there (noclobber opens with O_EXCL). A directory of the job's stays: stderr says it all.
-    if [ -e "$cjw_f" ] || [ -L "$cjw_f" ]; then (exec -c /bin/rm -f -- "$cjw_f") 2>/dev/null; fi
+    # there (noclobber opens with O_EXCL). An empty directory goes too; one with the job's data
+    # stays, and stderr says it all.
+    if [ -e "$cjw_f" ] || [ -L "$cjw_f" ]; then (exec -c /bin/rm -fd -- "$cjw_f") 2>/dev/null; fi
     if [ ! -e "$cjw_f" ] && [ ! -L "$cjw_f" ] && (set -C; printf '%s\n' "$cjw_msg" >"$cjw_f") 2>/dev/null; then
       (exec -c /bin/chmod 0644 -- "$cjw_f") 2>/dev/null
       # A node error: let the starter (condor, owner's group) see the file, so it requeues (act/report.ts).
