@@ -30,7 +30,7 @@ describe('generated lines through the bundle', () => {
     const t0 = Date.now();
     fc.assert(fc.property(lines, (line) => {
       tally.lines++;
-      const r = runBundle(site, ['--config', site.config[line.mode], '--', ...line.command], site.env(line.image));
+      const r = runBundle(site, ['--config', site.config[line.mode], '--', ...line.command], site.env(line.image, {}, line.ad));
       const rt = received(site.runtime);
       const direct = received(site.payloadProgram);
       if (r.status !== 0) {

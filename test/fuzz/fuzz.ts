@@ -43,9 +43,16 @@ export interface Site {
   readonly scratch: string;
   /** Existing images (a sandbox directory and a file), each with a job ad that names it. */
   readonly images: readonly { readonly path: string; readonly jobAd: string }[];
+  /**
+   * Other job ads a job may bring: one asking for a bind the site denies, one naming an image
+   * the site does not allow, one malformed, one naming the other image (disagreeing with a
+   * starter-built line); index 4 means no job ad at all.
+   */
+  readonly otherAds: readonly string[];
   readonly machineAd: string;
   readonly config: Readonly<Record<Mode, string>>;
-  env(image: number, extra?: Record<string, string>): Record<string, string>;
+  /** The job's environment; `ad` picks a job ad of otherAds instead of the image's own. */
+  env(image: number, extra?: Record<string, string>, ad?: number): Record<string, string>;
 }
 
 const made: string[] = [];
@@ -79,6 +86,16 @@ export function makeSite(prefix = 'cjw-fuzz-'): Site {
     writeFileSync(jobAd, `Owner = "alice"\nClusterId = 7\nProcId = ${i}\nSingularityImage = "${path}"\nGlobalJobId = "ap#7.${i}#1"\n`);
     return { path, jobAd };
   });
+  const otherAds = [
+    `Owner = "alice"\nSingularityImage = "${sandbox}"\nSingularityBind = "/etc:/x,/tmp:/t"\n`,
+    'Owner = "alice"\nSingularityImage = "/home/alice/evil.sif"\n',
+    'Owner = "alice"\nSingularityImage = "unterminated\n',
+    `Owner = "alice"\nSingularityImage = "${sif}"\n`,
+  ].map((text, i) => {
+    const f = join(base, `other${i}.ad`);
+    writeFileSync(f, text);
+    return f;
+  });
   const machineAd = join(base, 'machine.ad');
   writeFileSync(machineAd, 'Name = "slot1@wn"\nHasSingularity = true\n');
   const config = Object.fromEntries(MODES.map((m) => {
@@ -87,11 +104,11 @@ export function makeSite(prefix = 'cjw-fuzz-'): Site {
     return [m, f];
   })) as Record<Mode, string>;
   return {
-    base, runtime, payloadProgram, scratch, images, machineAd, config,
-    env: (image, extra = {}) => ({
+    base, runtime, payloadProgram, scratch, images, otherAds, machineAd, config,
+    env: (image, extra = {}, ad) => ({
       PATH: '/usr/bin:/bin',
       _CONDOR_SCRATCH_DIR: scratch,
-      _CONDOR_JOB_AD: images[image]?.jobAd ?? '',
+      ...(ad === 4 ? {} : { _CONDOR_JOB_AD: (ad === undefined ? images[image]?.jobAd : otherAds[ad]) ?? '' }),
       _CONDOR_MACHINE_AD: machineAd,
       ...extra,
     }),
@@ -102,6 +119,8 @@ export function makeSite(prefix = 'cjw-fuzz-'): Site {
 export interface Line {
   readonly mode: Mode;
   readonly image: number;
+  /** undefined: the image's own job ad; else an index of Site.otherAds (4: none). */
+  readonly ad: number | undefined;
   readonly kind: 'starter-built' | 'wrapper-built';
   /** The command the starter hands the wrapper. */
   readonly command: string[];
@@ -135,19 +154,21 @@ export function lineArbitrary(site: Site, bundle = false): fc.Arbitrary<Line> {
   const payload = fc.array(jobText(bundle), { maxLength: 6 });
   const mode = fc.constantFrom(...MODES);
   const image = fc.constantFrom(0, 1);
-  const starter = fc.record({ mode, image, pre: starterPrefix, action: fc.constantFrom('exec', 'run'), flags: fc.array(anyFlag, { maxLength: 6 }), payload, program: fc.constantFrom('/bin/echo', '/usr/bin/env', '/bin/true') })
-    .map(({ mode: m, image: i, pre, action, flags, payload: p, program }): Line => {
+  const ad = fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 4, arbitrary: fc.constantFrom(0, 1, 2, 3, 4) });
+  const starter = fc.record({ mode, image, ad, pre: starterPrefix, action: fc.constantFrom('exec', 'run'), flags: fc.array(anyFlag, { maxLength: 6 }), payload, program: fc.constantFrom('/bin/echo', '/usr/bin/env', '/bin/true') })
+    .map(({ mode: m, image: i, ad: a, pre, action, flags, payload: p, program }): Line => {
       const pl = action === 'exec' ? [program, ...p] : p;
       return {
         mode: m,
         image: i,
+        ad: a,
         kind: 'starter-built',
         command: [site.runtime, ...pre.flat(), action, '-B', `${site.scratch}:/srv`, '--pwd', '/srv', ...flags.flat(), site.images[i]?.path ?? '', ...pl],
         payload: pl,
       };
     });
-  const job = fc.record({ mode, image, program: fc.constantFrom('/bin/echo', '/usr/bin/printf', '/bin/true', site.payloadProgram), args: payload })
-    .map(({ mode: m, image: i, program, args }): Line => ({ mode: m, image: i, kind: 'wrapper-built', command: [program, ...args], payload: [program, ...args] }));
+  const job = fc.record({ mode, image, ad, program: fc.constantFrom('/bin/echo', '/usr/bin/printf', '/bin/true', site.payloadProgram), args: payload })
+    .map(({ mode: m, image: i, ad: a, program, args }): Line => ({ mode: m, image: i, ad: a, kind: 'wrapper-built', command: [program, ...args], payload: [program, ...args] }));
   return fc.oneof({ weight: 3, arbitrary: starter }, { weight: 1, arbitrary: job });
 }
 

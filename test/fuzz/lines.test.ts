@@ -26,7 +26,7 @@ async function check(line: Line, tally: Tally): Promise<void> {
   try {
     h = await run({
       argv: ['--config', site.config[line.mode], '--', ...line.command],
-      env: new Map(Object.entries(site.env(line.image))),
+      env: new Map(Object.entries(site.env(line.image, {}, line.ad))),
       cwd: site.scratch,
       stdout: () => undefined,
       stderr: () => undefined,
