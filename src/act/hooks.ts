@@ -1,7 +1,7 @@
 // Running the site's outside hooks (SPEC S6): setup, then test, each as an argv with no shell, a
 // fixed PATH and only the documented variables (never the job's environment: a job must not
 // steer the site's checks), bounded output, and a timeout that kills the hook's whole process
-// group. execa is loaded only here, lazily, so a job without hooks never evaluates it.
+// tree. execa is loaded only here, lazily, so a job without hooks never evaluates it.
 // Hooks must die with the wrapper however it ends: a signal to Node kills the running hook's
 // tree from the handler; a SIGKILL to Node (or to the whole process group) cannot run any code
 // of ours, so a watchdog outside our process group holds a pipe from Node and, when that pipe
