@@ -21,14 +21,33 @@ unset TMOUT
 LC_ALL=C
 cjw_fail() {
   cjw_msg="condor-job-wrapper: node error: internal error: $1"
-  printf '%s\n' "$cjw_msg" >&2
-  if [ -n "${_CONDOR_WRAPPER_ERROR_FILE-}" ]; then
-    printf '%s\n' "$cjw_msg" >"$_CONDOR_WRAPPER_ERROR_FILE"
-    # A node error: let the starter (condor, owner's group) see the file, so it requeues (act/report.ts).
-    cjw_dir=${_CONDOR_WRAPPER_ERROR_FILE%/*}
-    [ "$cjw_dir" = "$_CONDOR_WRAPPER_ERROR_FILE" ] || (exec -c /bin/chmod g+x "$cjw_dir") 2>/dev/null
+  cjw_code=70
+  # Node killed by a signal (an admin, the OOM killer, a signal to the process group) is no bug:
+  # say which signal. bash keeps the status of the reaped process substitution for a second wait.
+  if [ -n "$!" ]; then
+    wait "$!" 2>/dev/null
+    cjw_st=$?
+    if [ "$cjw_st" -gt 128 ] && [ "$cjw_st" -lt 193 ]; then
+      cjw_msg="condor-job-wrapper: node error: the wrapper's Node process ($cjw_node): killed by signal $((cjw_st - 128)) (SIG$(kill -l "$cjw_st" 2>/dev/null)) before it decided; the job was not started"
+      cjw_code=69
+    fi
   fi
-  exit 70
+  printf '%s\n' "$cjw_msg" >&2
+  cjw_f=${_CONDOR_WRAPPER_ERROR_FILE-}
+  if [ -n "$cjw_f" ]; then
+    # Never block on or write through what the job put at the path (a FIFO would block the open
+    # forever, a symlink would redirect it): remove it, then create the file only if nothing is
+    # there (noclobber opens with O_EXCL). An empty directory goes too; one with the job's data
+    # stays, and stderr says it all.
+    if [ -e "$cjw_f" ] || [ -L "$cjw_f" ]; then (exec -c /bin/rm -fd -- "$cjw_f") 2>/dev/null; fi
+    if [ ! -e "$cjw_f" ] && [ ! -L "$cjw_f" ] && (set -C; printf '%s\n' "$cjw_msg" >"$cjw_f") 2>/dev/null; then
+      (exec -c /bin/chmod 0644 -- "$cjw_f") 2>/dev/null
+      # A node error: let the starter (condor, owner's group) see the file, so it requeues (act/report.ts).
+      cjw_dir=${cjw_f%/*}
+      [ "$cjw_dir" = "$cjw_f" ] || (exec -c /bin/chmod g+x -- "$cjw_dir") 2>/dev/null
+    fi
+  fi
+  exit "$cjw_code"
 }
 [ -x "$cjw_node" ] || cjw_fail "Node.js not found at $cjw_node (choose it with /etc/condor-job-wrapper/node: docs/deployment.md)"
 cjw_rec=()

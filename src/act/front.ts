@@ -61,13 +61,45 @@ export function envFromEntries(entries: readonly string[]): Map<string, string> 
   return env;
 }
 
+/** What the failure path needs from the environment (act/report.ts): the error file and the job ad. */
+export const REPORTING_KEYS: readonly string[] = ['_CONDOR_WRAPPER_ERROR_FILE', '_CONDOR_JOB_AD'];
+
+/**
+ * The failure path's entries, each decoded on its own, so that a job's variable that is not
+ * UTF-8 does not hide where the error goes (S7). The first entry of a name wins, as in
+ * envFromEntries; one that is not UTF-8 itself is left out.
+ */
+export function reportingEntries(buf: Buffer): Map<string, string> {
+  const out = new Map<string, string>();
+  const seen = new Set<string>();
+  let start = 0;
+  while (start < buf.length) {
+    let end = buf.indexOf(0, start);
+    if (end < 0) end = buf.length;
+    for (const k of REPORTING_KEYS) {
+      if (seen.has(k) || end - start <= k.length || buf.toString('latin1', start, start + k.length + 1) !== `${k}=`) continue;
+      seen.add(k);
+      const value = buf.subarray(start + k.length + 1, end);
+      if (isUtf8(value)) out.set(k, value.toString('utf8'));
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
 /**
  * The job's environment exactly as the starter gave it to the front: /proc/PPID/environ is the
- * front's initial environment block (bash never rewrites it).
+ * front's initial environment block (bash never rewrites it). When the block does not decode,
+ * `reporting` receives the failure path's entries before the error is thrown.
  */
-export function readFrontEnvironment(ppid: number): Map<string, string> {
+export function readFrontEnvironment(ppid: number, reporting?: Map<string, string>): Map<string, string> {
   const buf = readFileSync(`/proc/${ppid}/environ`);
-  return envFromEntries(decodeRecords(buf, (i) => `environment entry ${i + 1}`));
+  try {
+    return envFromEntries(decodeRecords(buf, (i) => `environment entry ${i + 1}`));
+  } catch (e) {
+    if (reporting !== undefined) for (const [k, v] of reportingEntries(buf)) reporting.set(k, v);
+    throw e;
+  }
 }
 
 /**

@@ -1,7 +1,6 @@
 // The imperative shell around the pure core: parse → facts → decide → act. Everything that
 // touches the host happens here or in act/ and facts/; decide/ only computes.
 
-import { unlinkSync } from 'node:fs';
 import { version } from '../../package.json';
 import { decide, decideForExplain } from '../decide/decide';
 import type { Plan } from '../decide/plan';
@@ -23,6 +22,7 @@ import { readClassAdFile } from '../facts/classad';
 import type { ClassAd } from '../facts/types';
 import { containerRequestOf, nameClass, passthroughDecision, runtimeLineDecision, type DispatchDecision } from '../decide/dispatch';
 import { flagValueOf } from '../invocation/model';
+import { removeStaleErrorFile } from '../act/report';
 import { explainOutput } from './explain';
 import { HELP, parseOwnOptions, type OwnOptions } from './options';
 
@@ -122,7 +122,7 @@ export async function run(ctx: RunContext): Promise<Handover> {
     if (early.mode === 'passthrough' && !opts.explain) return { kind: 'pass', skip: ctx.argv.length - command.length };
   }
 
-  if (!opts.explain) removeStaleErrorFile(ctx.env);
+  if (!opts.explain) removeStaleErrorFile(ctx.env.get('_CONDOR_WRAPPER_ERROR_FILE'));
   const config = loadConfig(opts.config);
   const line = early ?? classifyLine(program, command, config, dirs, opts, ctx);
   const dispatch = line.mode;
@@ -203,16 +203,4 @@ function handoverFor(plan: Plan, _config: Config, ctx: RunContext): Handover {
   if (program === undefined) throw new WrapperError('internal.exec', 'exec', 'the plan has no program');
   const file = resolveProgram(program, plan.env.get('PATH'), ctx.cwd);
   return { kind: 'exec', argv: [file, ...args], env: plan.env };
-}
-
-/** The starter treats an existing error file as a wrapper failure (SPEC S7). */
-function removeStaleErrorFile(env: ReadonlyMap<string, string>): void {
-  const f = env.get('_CONDOR_WRAPPER_ERROR_FILE');
-  if (f === undefined || f === '') return;
-  // unlinkSync, not rmSync: rmSync loads Node's rimraf module on first use (start-up time).
-  try {
-    unlinkSync(f);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
 }

@@ -75,6 +75,8 @@ export function applyImage(d: Draft, f: Facts): Draft {
   if (inv === undefined) return d;
   const image = inv.image;
   const allow = f.config.imageAllow;
+  // An empty argument is no path at all (nothing probes it): the job's request is malformed.
+  if (image === '') throw new WrapperError('image.empty', 'image ""', 'the runtime line names an empty image');
   if (d.dispatch === 'starter-built' && isTransferredImage(image)) {
     const node = nodeCopyOf(d, f, image);
     if (node !== undefined) return node;
