@@ -490,18 +490,22 @@ function withCodeCache(r: CheckResult, configFile: string | undefined): CheckRes
   const info = loaderInfo();
   if (info === undefined || process.getuid?.() !== 0) return add('warn', writeCodeCache(process.getuid?.() === 0).text);
   const bundle = resolve(process.argv[1] ?? '');
-  const scratch = mkdtempSync(join(tmpdir(), 'cjw-check-'));
+  const top = mkdtempSync(join(tmpdir(), 'cjw-check-'));
+  const scratch = join(top, 'scratch');
   try {
+    mkdirSync(scratch);
     mkdirSync(join(scratch, 'image'));
-    writeFileSync(join(scratch, '.job.ad'), WARM_JOB_AD);
     writeFileSync(join(scratch, '.machine.ad'), WARM_MACHINE_AD);
     const warm = warmImage(configFile, scratch);
     const image = warm.image;
+    // The line must agree with the job ad to be taken as the starter's (SPEC S2), as a real one does.
+    writeFileSync(join(scratch, '.job.ad'), `${WARM_JOB_AD}ContainerImage = ${JSON.stringify(image)}\n`);
     // Nothing is run: the line is decided on, not executed. Without a runtime on this node the
     // decision would stop at once, so a stand-in named like the default runtime takes its place.
     let runtime = r.runtime?.path;
     if (runtime === undefined) {
-      runtime = join(scratch, 'apptainer');
+      // Beside the scratch dir, not in it: a program in the job's sandbox is the job's own (S2).
+      runtime = join(top, 'apptainer');
       symlinkSync('/bin/true', runtime);
     }
     const line = [runtime, '-s', 'exec', '-S', '/tmp', '-S', '/var/tmp', '-W', scratch, '--pwd', '/srv', '-B', `${scratch}:/srv`, '-B', '/etc/hosts:/etc/hosts:ro', '--home', scratch, '-C', image, '/bin/true'];
@@ -519,7 +523,7 @@ function withCodeCache(r: CheckResult, configFile: string | undefined): CheckRes
     const why = res.error?.message ?? `exit ${String(res.status ?? res.signal)}: ${res.stderr.trim().split('\n').pop() ?? ''}`;
     return add('warn', `not written: the warm-up run of ${bundle} failed (${why})`);
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    rmSync(top, { recursive: true, force: true });
   }
 }
 
@@ -637,7 +641,6 @@ Cmd = "/bin/true"
 RequestCpus = 1
 RequestMemory = 128
 WantContainer = true
-ContainerImage = "image"
 SingularityBind = ""
 `;
 

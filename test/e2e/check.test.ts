@@ -1,19 +1,16 @@
 // End to end through the bundle: `--check` (human report, exit 0/69/78) and `--check --classad`
 // (STARTD_CRON attributes, always exit 0), on a stand-in Apptainer that answers --version and on
-// the real Singularity 3.4.2; the version cache written as root, not as the job user.
+// the stand-ins; the version cache written as root, not as the job user.
 
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheFile, CACHE_DIR } from '../../src/facts/versionCache';
+import { cacheFile } from '../../src/facts/versionCache';
 import { jobUserAccess, type ModeStat } from '../../src/cli/check';
 import { BUNDLE, IN_CI, runWrapper, standin, tempDir } from './harness';
 
-const S34 = '/opt/singularity-3.4.2/bin/singularity';
-const HAVE_S34 = existsSync(S34);
 const IS_ROOT = process.getuid?.() === 0;
-if (!HAVE_S34 && !IN_CI) console.log(`skipping the real-runtime --check cases: ${S34} is not installed (../shared/runtimes/install.sh)`);
-const itS34 = HAVE_S34 || IN_CI ? it : it.skip;
+// (Real Singularity 3.4.2 --check cases: test/runtime/legacy.test.ts, on its stand-in.)
 const itRoot = IS_ROOT || IN_CI ? it : it.skip;
 
 /** A fake runtime that only answers `--version` like Apptainer 1.3.6. */
@@ -68,22 +65,6 @@ describe('--check on a healthy node', () => {
     expect(ad.get('CJW_Nested')).toBe('false');
   });
 
-  itS34('real Singularity 3.4.2: version 3.4.2, setuid helper found; as root the cache is written root-owned 0644', () => {
-    const cfg = config([`CJW_RUNTIME=${S34}`]);
-    const r = check(cfg);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain(`ok    runtime ${S34}: Singularity 3.4.2 (version cached in ${cacheFile(S34)})`);
-    expect(r.stdout).toMatch(/ok {4}privileges: \/opt\/singularity-3\.4\.2\/libexec\/singularity\/bin\/starter-suid is setuid root/);
-    if (IS_ROOT) {
-      const st = statSync(cacheFile(S34));
-      expect(st.uid).toBe(0);
-      expect(st.mode & 0o777).toBe(0o644);
-      expect(statSync(CACHE_DIR).mode & 0o022).toBe(0);
-      const entry = JSON.parse(readFileSync(cacheFile(S34), 'utf8')) as { family: string; version: string; path: string };
-      expect(entry).toMatchObject({ family: 'singularity3', version: '3.4.2', path: S34 });
-    }
-  });
-
   itRoot('as the job user (condoruser) the cache is not written, and the report says why', () => {
     const rt = fakeApptainer();
     const cfg = config([`CJW_RUNTIME=${rt}`]);
@@ -122,12 +103,6 @@ describe('--check on a broken node', () => {
     expect(ad.get('CJW_Healthy')).toBe('false');
     expect(ad.get('CJW_CheckExitCode')).toBe(String(code));
     expect(ad.get('CJW_Reason')).toMatch(/^".+"$/);
-  });
-
-  itS34('CJW_GPU_FLAG=--rocm on Singularity 3.4.2: exit 78 (SPEC S5.5)', () => {
-    const r = check(config([`CJW_RUNTIME=${S34}`, 'CJW_GPU_FLAG=--rocm']));
-    expect(r.status).toBe(78);
-    expect(r.stdout).toContain('FAIL  CJW_GPU_FLAG: --rocm: Singularity 3.4.2 has no --rocm (added in 3.5)');
   });
 
   it('a missing but optional bind source is a warning, not a failure', () => {
