@@ -24,8 +24,13 @@ const bwrapPath = ['/usr/bin/bwrap', '/bin/bwrap'].find((p) => existsSync(p));
 const haveRoot = process.getuid?.() === 0 && bwrapPath !== undefined && existsSync(join(poolRoot, 'usr/bin/node')) && work.startsWith('/tmp/');
 
 // The "runtime": a stand-in that does nothing and exits, so we time only what comes before it.
-const runtime = join(work, 'apptainer');
-symlinkSync('/bin/true', runtime);
+// Outside the job's scratch dir: a program there is the job's own, not the starter's (SPEC S2).
+const rtDir = mkdtempSync(join(tmpdir(), 'cjw-bench-rt-'));
+chmodSync(rtDir, 0o755);
+const runtime = join(rtDir, 'apptainer');
+// It answers --version as Apptainer does, so --check caches its family and version: a job then
+// needs no probe (SPEC S2: the family never comes from the name alone).
+writeFileSync(runtime, '#!/bin/sh\n[ "$1" = --version ] && echo "apptainer version 1.4.5"\nexit 0\n', { mode: 0o755 });
 // The image must exist: the image rule checks it (a sandbox directory here).
 mkdirSync(join(work, 'image'));
 const line = [runtime, '-s', 'exec', '-S', '/tmp', '-S', '/var/tmp', '-W', work, '--pwd', '/srv', '-B', `${work}:/srv`, '--home', work, '-C', join(work, 'image'), '/bin/echo', 'hello', 'two words'];
@@ -56,7 +61,7 @@ function installed(nodePath, name, cache, staticFront = false, prefix = []) {
 const config = join(work, 'wrapper.env');
 // As a real site's: REQUIRED, an image allow-list (covering the bench's image, not --check's own
 // warm-up image) and no CJW_DEFAULT_IMAGE, so the code cache is warmed the way a site's is.
-writeFileSync(config, `CJW_MODE=REQUIRED\nCJW_ENV_SET=SITE=bench\nCJW_IMAGE_ALLOW=${work}/**,/cvmfs/singularity.opensciencegrid.org/**\n`, { mode: 0o644 });
+writeFileSync(config, `CJW_MODE=REQUIRED\nCJW_RUNTIME=${runtime}\nCJW_ENV_SET=SITE=bench\nCJW_IMAGE_ALLOW=${work}/**,/cvmfs/singularity.opensciencegrid.org/**\n`, { mode: 0o644 });
 const shWrapper = join(work, 'exec-wrapper.sh');
 writeFileSync(shWrapper, '#!/bin/sh\nexec "$@"\n', { mode: 0o755 });
 // A config file so the wrapper does the work of a real site: parse, config, rules.
@@ -66,7 +71,8 @@ writeFileSync(shWrapper, '#!/bin/sh\nexec "$@"\n', { mode: 0o755 });
 const observedScratch = /\/tmp\/personal-condor-verify\/execute\/dir_[0-9]+/g;
 const realEnv = Object.fromEntries(readFileSync(join(root, 'test/fixtures/observed/container-apptainer-srv.wrapper.env.txt'), 'utf8')
   .split('\n').filter((l) => l.includes('=')).map((l) => { const i = l.indexOf('='); return [l.slice(0, i), l.slice(i + 1).replace(observedScratch, work)]; }));
-copyFileSync(join(root, 'test/fixtures/ads/container-apptainer-srv.job.ad.txt'), join(work, '.job.ad'));
+// The job ad names the line's image, as HTCondor's does (a line must agree with its job ad to be the starter's).
+writeFileSync(join(work, '.job.ad'), readFileSync(join(root, 'test/fixtures/ads/container-apptainer-srv.job.ad.txt'), 'utf8').replace(/^SingularityImage = .*$/m, `SingularityImage = "${join(work, 'image')}"`));
 copyFileSync(join(root, 'test/fixtures/ads/container-apptainer-srv.machine.ad.txt'), join(work, '.machine.ad'));
 const realEnvCount = Object.keys(realEnv).length;
 
@@ -126,6 +132,16 @@ const stats = (xs) => {
   return { median: q(0.5), p10: q(0.1), p90: q(0.9) };
 };
 
+// Every wrapper row must time what a job pays: the starter's line, taken as the starter's
+// (SPEC S2: the runtime outside the scratch dir, the line agreeing with the job ad) and run contained.
+for (const c of cases) {
+  if (c.vs === undefined || c.cmd[0] === undefined || c.cmd.includes('bwrap')) continue;
+  const [w, ...rest] = c.cmd;
+  const r = spawnSync(w, ['--explain', '--json', ...rest], { env: c.env ?? env, cwd: work, encoding: 'utf8' });
+  let j;
+  try { j = JSON.parse(r.stdout); } catch { throw new Error(`${c.name}: --explain failed: ${r.stderr}`); }
+  if (j.dispatch !== 'starter-built' || j.outcome?.kind !== 'exec-runtime') throw new Error(`${c.name}: would time ${j.dispatch} / ${j.outcome?.kind} (${j.dispatchReason}), not the starter's line run contained`);
+}
 for (const c of cases) for (let i = 0; i < 3; i++) once(c.cmd, c.env); // warm the page cache
 // Interleave the cases so that machine noise hits all of them alike.
 const samples = new Map(cases.map((c) => [c.name, []]));
@@ -248,3 +264,4 @@ ${poolTable}
   writeFileSync(join(root, 'docs/benchmarks.md'), doc);
 }
 rmSync(work, { recursive: true, force: true });
+rmSync(rtDir, { recursive: true, force: true });
