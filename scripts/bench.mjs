@@ -33,6 +33,9 @@ const env = { _CONDOR_SCRATCH_DIR: work, _CONDOR_SLOT: 'slot1_1', TMPDIR: work, 
 
 // cache: true = as deployed, after `--check` (as root) stored V8's code cache for this build and
 // Node; false = a copy whose build id matches no cache (every job compiles the wrapper).
+// Copies that must still find their cache after the timed runs: a --check of another build for
+// the same Node (another checkout's tests) removes it, and the row would then time no cache.
+const cachedCopies = [];
 function installed(nodePath, name, cache, staticFront = false, prefix = []) {
   const p = join(work, name);
   let text = readFileSync(join(root, 'wrapper/condor-job-wrapper'), 'utf8').replace(/^cjw_node=.*$/m, `cjw_node=${nodePath}`);
@@ -47,10 +50,13 @@ function installed(nodePath, name, cache, staticFront = false, prefix = []) {
   // Say what each row really measured (the loader reports the cache state on --version).
   const state = /code cache: \S+: (.*)/.exec(spawnSync(prefix[0] ?? p, [...prefix.slice(1), ...(prefix.length ? [p] : []), '--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown';
   if ((state === 'used') !== cache) throw new Error(`${name}: code cache state "${state}", expected ${cache ? 'used' : 'not used'}`);
+  if (cache) cachedCopies.push({ name, p, prefix });
   return p;
 }
 const config = join(work, 'wrapper.env');
-writeFileSync(config, 'CJW_MODE=REQUIRED\nCJW_ENV_SET=SITE=bench\n');
+// As a real site's: REQUIRED, an image allow-list (covering the bench's image, not --check's own
+// warm-up image) and no CJW_DEFAULT_IMAGE, so the code cache is warmed the way a site's is.
+writeFileSync(config, `CJW_MODE=REQUIRED\nCJW_ENV_SET=SITE=bench\nCJW_IMAGE_ALLOW=${work}/**,/cvmfs/singularity.opensciencegrid.org/**\n`, { mode: 0o644 });
 const shWrapper = join(work, 'exec-wrapper.sh');
 writeFileSync(shWrapper, '#!/bin/sh\nexec "$@"\n', { mode: 0o755 });
 // A config file so the wrapper does the work of a real site: parse, config, rules.
@@ -103,7 +109,8 @@ if (haveRoot) {
 
 function once(cmd, caseEnv = env) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd[0], cmd.slice(1), { env: caseEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+  // In the scratch dir, as the starter starts a job.
+  const r = spawnSync(cmd[0], cmd.slice(1), { env: caseEnv, cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd.join(' ')} failed (${r.status}): ${r.stderr}`);
   return ms;
@@ -123,6 +130,10 @@ for (const c of cases) for (let i = 0; i < 3; i++) once(c.cmd, c.env); // warm t
 // Interleave the cases so that machine noise hits all of them alike.
 const samples = new Map(cases.map((c) => [c.name, []]));
 for (let i = 0; i < runs; i++) for (const c of cases) samples.get(c.name).push(once(c.cmd, c.env));
+for (const c of cachedCopies) {
+  const state = /code cache: \S+: (.*)/.exec(spawnSync(c.prefix[0] ?? c.p, [...c.prefix.slice(1), ...(c.prefix.length ? [c.p] : []), '--version'], { encoding: 'utf8' }).stdout)?.[1] ?? 'unknown';
+  if (state !== 'used') console.log(`WARNING: ${c.name}: its code cache is "${state}" after the runs (removed meanwhile, e.g. by another build's --check): rows using it timed no cache; run again on a quiet machine`);
+}
 const rows = cases.map((c) => ({ ...c, ...stats(samples.get(c.name)), rss: peakRssKiB(c.cmd, c.env) }));
 const direct = rows[0].median;
 const refs = Object.fromEntries(rows.filter((r) => r.ref).map((r) => [r.ref, r.median]));

@@ -118,6 +118,11 @@ export const catalogue = {
     example: 'image /home/me/evil.sif: not allowed by CJW_IMAGE_ALLOW',
     fix: 'Job owner: use an image from the allowed locations (ask the site which).',
   },
+  'image.empty': {
+    code: Exit.DATAERR,
+    example: 'image "": the runtime line names an empty image',
+    fix: 'Job owner: name the image (+SingularityImage or the image argument of the runtime line); an empty string is no image.',
+  },
   'image.missing': {
     code: Exit.NOINPUT,
     example: 'image /cvmfs/singularity.opensciencegrid.org/x/y:latest: does not exist',
@@ -187,6 +192,11 @@ export const catalogue = {
     code: Exit.UNAVAILABLE,
     example: 'setup hook 20-proxy: killed after the 60 s timeout (CJW_HOOK_TIMEOUT)',
     fix: 'Site: the hook hangs; fix it or raise CJW_HOOK_TIMEOUT.',
+  },
+  'hook.killed': {
+    code: Exit.UNAVAILABLE,
+    example: 'setup hook 20-proxy: the wrapper was stopped by signal 15 (SIGTERM) while the hook ran; the hook and what it started were killed',
+    fix: 'Something on the node (an admin, the OOM killer, a signal to the job\'s process group) stopped the wrapper during its hooks; the job is requeued elsewhere.',
   },
   'hook.bad-output': {
     code: Exit.CONFIG,

@@ -10,10 +10,12 @@ import { run } from './cli/run';
 
 async function main(): Promise<void> {
   const front = process.argv[2] === FRONT_MARKER;
-  let env: ReadonlyMap<string, string> = new Map();
+  // Until the whole environment decodes, the failure path uses the entries it needs (S7).
+  const reporting = new Map<string, string>();
+  let env: ReadonlyMap<string, string> = reporting;
   let handover: Handover;
   try {
-    env = front ? readFrontEnvironment(process.ppid) : new Map(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+    env = front ? readFrontEnvironment(process.ppid, reporting) : new Map(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
     const argv = front ? readFrontArgv() : process.argv.slice(2);
     handover = await run({
       argv,
@@ -28,11 +30,22 @@ async function main(): Promise<void> {
     handover = { kind: 'exit', code: err.code };
   }
   if (front) {
-    writeHandover(handover);
+    try {
+      writeHandover(handover);
+    } catch (e) {
+      // EPIPE: the front is gone (the starter killed it); nobody is left to run or report anything.
+      if ((e as NodeJS.ErrnoException).code === 'EPIPE') process.exit(handover.kind === 'exit' ? handover.code : 70);
+      // A plan the front cannot carry (encodeHandover refuses it before writing a byte): reported
+      // like every other failure, with the error file, and the front exits with its code.
+      const err = asWrapperError(e);
+      reportFailure(err, env.get('_CONDOR_WRAPPER_ERROR_FILE'), env.get('_CONDOR_JOB_AD'));
+      writeHandover({ kind: 'exit', code: err.code });
+    }
     process.exit(0);
   }
   if (handover.kind === 'exit') process.exit(handover.code);
-  execDirect(handover);
+  // Run directly with node (no front): the trusted sshd gets what we were given.
+  execDirect(handover.kind === 'pass' ? { kind: 'exec', argv: process.argv.slice(2 + handover.skip), env } : handover);
 }
 
 // A rejection here would be a bug in the handler itself: still no stack trace alone, still no run.

@@ -14,7 +14,9 @@ const FRONT_FD = 3;
 /** What the wrapper hands over in the end. */
 export type Handover =
   | { readonly kind: 'exec'; readonly argv: readonly string[]; readonly env: ReadonlyMap<string, string> }
-  | { readonly kind: 'exit'; readonly code: number };
+  | { readonly kind: 'exit'; readonly code: number }
+  /** The trusted sshd of condor_ssh_to_job: the front execs its own argv (less `skip` wrapper options) and environment unchanged. */
+  | { readonly kind: 'pass'; readonly skip: number };
 
 
 /** Splits a NUL-separated /proc record block into strings, refusing what is not valid UTF-8 (S3). */
@@ -59,24 +61,69 @@ export function envFromEntries(entries: readonly string[]): Map<string, string> 
   return env;
 }
 
+/** What the failure path needs from the environment (act/report.ts): the error file and the job ad. */
+export const REPORTING_KEYS: readonly string[] = ['_CONDOR_WRAPPER_ERROR_FILE', '_CONDOR_JOB_AD'];
+
 /**
- * The job's environment exactly as the starter gave it to the front: /proc/PPID/environ is the
- * front's initial environment block (bash never rewrites it).
+ * The failure path's entries, each decoded on its own, so that a job's variable that is not
+ * UTF-8 does not hide where the error goes (S7). The first entry of a name wins, as in
+ * envFromEntries; one that is not UTF-8 itself is left out.
  */
-export function readFrontEnvironment(ppid: number): Map<string, string> {
-  const buf = readFileSync(`/proc/${ppid}/environ`);
-  return envFromEntries(decodeRecords(buf, (i) => `environment entry ${i + 1}`));
+export function reportingEntries(buf: Buffer): Map<string, string> {
+  const out = new Map<string, string>();
+  const seen = new Set<string>();
+  let start = 0;
+  while (start < buf.length) {
+    let end = buf.indexOf(0, start);
+    if (end < 0) end = buf.length;
+    for (const k of REPORTING_KEYS) {
+      if (seen.has(k) || end - start <= k.length || buf.toString('latin1', start, start + k.length + 1) !== `${k}=`) continue;
+      seen.add(k);
+      const value = buf.subarray(start + k.length + 1, end);
+      if (isUtf8(value)) out.set(k, value.toString('utf8'));
+    }
+    start = end + 1;
+  }
+  return out;
 }
 
 /**
- * The job's argv exactly: /proc/self/cmdline holds the bytes Node decoded lossily. Layout:
- * node, script, marker, then the job argv.
+ * The job's environment exactly as the starter gave it to the front: /proc/PPID/environ is the
+ * front's initial environment block (bash never rewrites it). When the block does not decode,
+ * `reporting` receives the failure path's entries before the error is thrown.
+ */
+export function readFrontEnvironment(ppid: number, reporting?: Map<string, string>): Map<string, string> {
+  const buf = readFileSync(`/proc/${ppid}/environ`);
+  try {
+    return envFromEntries(decodeRecords(buf, (i) => `environment entry ${i + 1}`));
+  } catch (e) {
+    if (reporting !== undefined) for (const [k, v] of reportingEntries(buf)) reporting.set(k, v);
+    throw e;
+  }
+}
+
+/**
+ * The job's argv exactly, from the front's own /proc/PID/cmdline: the front passes Node only its
+ * pid and the argument count, never the job's arguments (Node honours options such as --env-file
+ * anywhere on its own command line). bash never rewrites its argv, so the front's cmdline ends
+ * with exactly its "$@". Layout of ours: node, script, marker, pid, count.
  */
 export function readFrontArgv(): string[] {
-  const all = decodeRecords(readFileSync('/proc/self/cmdline'), (i) => `argument ${i - 2}`);
-  const at = all.indexOf(FRONT_MARKER);
-  if (at < 0) throw new Error('front marker missing from /proc/self/cmdline');
-  return all.slice(at + 1);
+  const own = readFileSync('/proc/self/cmdline', 'latin1').split('\0');
+  const at = own.indexOf(FRONT_MARKER);
+  const pid = Number(own[at + 1]);
+  const count = Number(own[at + 2]);
+  if (at < 0 || !Number.isSafeInteger(pid) || !Number.isSafeInteger(count) || count < 0) throw new Error('front marker, pid or count missing from /proc/self/cmdline');
+  // Our parent must be that front: a reparented Node (the front died) must not read another's argv.
+  if (pid !== process.ppid) throw new Error(`the front (pid ${String(pid)}) is not this process's parent (${String(process.ppid)})`);
+  const buf = readFileSync(`/proc/${String(pid)}/cmdline`);
+  // Records before the job's arguments: bash, its options, the script (for naming a bad one).
+  let records = 0;
+  for (const b of buf) if (b === 0) records++;
+  const all = decodeRecords(buf, (i) => `argument ${String(i - (records - count) + 1)}`);
+  if (count > all.length) throw new Error(`the front's cmdline holds ${String(all.length)} entries, fewer than its ${String(count)} arguments`);
+  // decodeRecords drops the final NUL's empty tail; an empty last argument is still a record.
+  return all.slice(all.length - count);
 }
 
 /**
@@ -98,6 +145,8 @@ export function encodeHandover(h: Handover): Buffer {
   const rec: string[] = ['CJW2'];
   if (h.kind === 'exit') {
     rec.push('exit', String(h.code));
+  } else if (h.kind === 'pass') {
+    rec.push('pass', String(h.skip));
   } else {
     const file = h.argv[0];
     // env(1) would read a command containing "=" as one more assignment.

@@ -1,9 +1,13 @@
 // Running the site's outside hooks (SPEC S6): setup, then test, each as an argv with no shell, a
 // fixed PATH and only the documented variables (never the job's environment: a job must not
 // steer the site's checks), bounded output, and a timeout that kills the hook's whole process
-// group. execa is loaded only here, lazily, so a job without hooks never evaluates it.
+// tree. execa is loaded only here, lazily, so a job without hooks never evaluates it.
+// Hooks must die with the wrapper however it ends: a signal to Node kills the running hook's
+// tree from the handler; a SIGKILL to Node (or to the whole process group) cannot run any code
+// of ours, so a watchdog outside our process group holds a pipe from Node and, when that pipe
+// reaches EOF without "done", kills the hook's session and removes the hooks' directory.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WrapperError } from '../errors';
 import type { Plan } from '../decide/plan';
@@ -97,13 +101,132 @@ export function hookEnvironment(stage: HookFile['stage'], vars: HookVariables, o
   };
 }
 
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
+/** The signals a wrapper may be stopped by while a hook runs, with their Linux numbers. */
+const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 } as const;
+type StopSignal = keyof typeof STOP_SIGNALS;
+
+interface ProcEntry {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly pgrp: number;
+  readonly sid: number;
+  readonly zombie: boolean;
+}
+
+/** Every process's parent, group and session, from /proc/PID/stat (the command may hold ")" or spaces). */
+function procTable(): ProcEntry[] {
+  const out: ProcEntry[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.push({ pid: Number(name), ppid: Number(f[1]), pgrp: Number(f[2]), sid: Number(f[3]), zombie: f[0] === 'Z' });
+  }
+  return out;
+}
+
+/**
+ * Kills a hook's whole tree with SIGKILL: its process group, its session (a hook runs as a
+ * session leader, and setpgid does not leave the session) and every descendant still parented
+ * (what left the session by setsid). Repeated while something is left, for processes forked
+ * during the kill. Never the wrapper itself or its front.
+ */
+export function killTree(root: number | undefined): void {
+  if (root === undefined) return;
+  // Stopped, not killed, before the scan: a dead hook's children would be re-parented away.
+  signalGroup(root, 'SIGSTOP');
+  for (let round = 0; round < 5; round++) {
+    const procs = procTable();
+    const children = new Map<number, number[]>();
+    for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
+    const targets = new Set<number>(procs.filter((p) => !p.zombie && (p.sid === root || p.pgrp === root)).map((p) => p.pid));
+    const queue = [root, ...targets];
+    for (let x = queue.pop(); x !== undefined; x = queue.pop()) {
+      for (const c of children.get(x) ?? []) {
+        if (!targets.has(c)) {
+          targets.add(c);
+          queue.push(c);
+        }
+      }
+    }
+    const zombies = new Set(procs.filter((p) => p.zombie).map((p) => p.pid));
+    for (const own of [process.pid, process.ppid, ...zombies]) targets.delete(own);
+    if (targets.size === 0) break;
+    for (const t of targets) {
+      try {
+        process.kill(t, 'SIGKILL');
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  }
+}
+
+function signalGroup(pgid: number, sig: NodeJS.Signals): void {
   try {
-    process.kill(-pid, 'SIGKILL');
+    process.kill(-pgid, sig);
   } catch {
     // ESRCH: the group is already gone.
   }
+}
+
+/**
+ * The watchdog's program, a constant (its one argument is our own temporary directory). It keeps
+ * the last line Node sent: the running hook's pid, "-" between hooks. "done" ends it quietly; EOF
+ * without it means Node died: kill that hook's group, session and children, remove the directory.
+ */
+const WATCHDOG = [
+  'd=$1',
+  'h=-',
+  'while IFS= read -r l; do [ "$l" = done ] && exit 0; h=$l; done',
+  'if [ "$h" != - ]; then',
+  // Stopped first, so that the hook's children stay its children while the session is scanned.
+  '  kill -s STOP -- "-$h" 2>/dev/null',
+  '  k=',
+  '  for s in /proc/[0-9]*; do',
+  '    read -r st 2>/dev/null < "$s/stat" || continue',
+  '    p=${st%% *}',
+  '    set -- ${st##*") "}',
+  '    if [ "$4" = "$h" ] || [ "$2" = "$h" ]; then k="$k $p"; fi',
+  '  done',
+  // All found before any dies: a killed hook's children would be re-parented away mid-scan.
+  '  for p in $k; do kill -s KILL "$p" 2>/dev/null; done',
+  '  kill -s KILL -- "-$h" 2>/dev/null',
+  'fi',
+  'rm -rf -- "$d"',
+].join('\n');
+
+/** How Node tells the watchdog what runs; each write is one line, atomic on a pipe. */
+interface Watchdog {
+  running(pid: number | undefined): void;
+  done(): void;
+}
+
+function startWatchdog(dir: string): Watchdog {
+  // Loaded here only: jobs without hooks never pay for it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
+  // Its own session: a signal to our process group does not reach it. No job data in its argv.
+  const w = spawn('/bin/sh', ['-c', WATCHDOG, 'cjw-hook-watchdog', dir], { cwd: '/', env: { PATH: HOOK_PATH }, stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  w.unref();
+  const stdin = w.stdin;
+  // A watchdog that failed to start must not fail the job (EPIPE): Node's own handlers remain.
+  stdin?.on('error', () => undefined);
+  const send = (line: string): void => {
+    if (stdin !== null && stdin.writable) stdin.write(`${line}\n`);
+  };
+  return {
+    running: (pid) => { send(pid === undefined ? '-' : String(pid)); },
+    done: () => {
+      send('done');
+      stdin?.end();
+    },
+  };
 }
 
 /**
@@ -119,15 +242,31 @@ export async function runOutsideHooks(hooks: readonly HookFile[], vars: HookVari
   // /tmp itself, not os.tmpdir(): that reads TMPDIR, which is the job's (and node:os would be
   // loaded on every job's start-up).
   const outDir = mkdtempSync(join('/tmp', 'cjw-hooks-'));
+  const watchdog = startWatchdog(outDir);
   let running: number | undefined;
+  let stoppedBy: StopSignal | undefined;
+  const onSignal = (sig: StopSignal): void => {
+    stoppedBy = sig;
+    killTree(running);
+  };
+  const handlers = Object.keys(STOP_SIGNALS).map((sig) => {
+    const h = (): void => { onSignal(sig as StopSignal); };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
   const watch = opts.parentPid === undefined ? undefined : setInterval(() => {
-    if (process.ppid === opts.parentPid) return;
-    killGroup(running);
+    // A signal already stops the hooks and reports it (the front went with the same signal).
+    if (process.ppid === opts.parentPid || stoppedBy !== undefined) return;
+    // The front is gone (the starter killed the job): nobody reads our decision any more. No
+    // error file either: an evicted job must not look like a wrapper failure.
+    killTree(running);
     rmSync(outDir, { recursive: true, force: true });
+    process.stderr.write('condor-job-wrapper: node error: hooks: the wrapper\'s front is gone (the job was killed); the running hook was killed\n');
     process.exit(143);
   }, PARENT_POLL_MS);
   try {
     for (const [i, hook] of outside.entries()) {
+      if (stoppedBy !== undefined) throw stopped(hook, stoppedBy);
       const outputFile = hook.stage === 'setup' ? join(outDir, `${i}.env`) : undefined;
       if (outputFile !== undefined) writeFileSync(outputFile, '', { mode: 0o600 });
       const stdout = new TailBuffer();
@@ -149,17 +288,21 @@ export async function runOutsideHooks(hooks: readonly HookFile[], vars: HookVari
         stripFinalNewline: false,
       });
       running = child.pid;
+      watchdog.running(child.pid);
+      // A signal that came while the hook was being started.
+      if (stoppedBy !== undefined) killTree(child.pid);
       child.stdout.on('data', (c: Buffer) => { stdout.push(c); });
       child.stderr.on('data', (c: Buffer) => { stderr.push(c); });
       // Leftovers in the group would hold the output pipes open: a hook is a check, not a daemon.
-      child.on('exit', () => { killGroup(child.pid); });
+      child.on('exit', () => { killTree(child.pid); });
       const timer = setTimeout(() => {
         timedOut = true;
-        killGroup(child.pid);
+        killTree(child.pid);
       }, opts.timeoutSeconds * 1000);
       const r = await child;
       clearTimeout(timer);
       running = undefined;
+      watchdog.running(undefined);
       const durationMs = Math.round(Number(process.hrtime.bigint()) / 1e6 - started);
       const outcome = timedOut ? 'timeout' : r.exitCode === 0 ? 'ok' : 'failed';
       const result: HookResult = {
@@ -175,11 +318,12 @@ export async function runOutsideHooks(hooks: readonly HookFile[], vars: HookVari
         stderrBytes: stderr.total,
       };
       opts.onResult?.(result);
+      if (stoppedBy !== undefined) throw stopped(hook, stoppedBy);
       if (outcome === 'timeout') {
         throw new WrapperError('hook.timeout', `${hook.stage} hook ${hook.name}`, `killed after the ${opts.timeoutSeconds} s timeout (CJW_HOOK_TIMEOUT)${result.lastStderrLine === '' ? '' : `; last stderr line: ${result.lastStderrLine}`}`);
       }
       if (outcome === 'failed') {
-        const how = r.exitCode !== undefined ? `exit ${r.exitCode}` : r.signal !== undefined ? `killed by ${r.signal}` : `cannot start it: ${r.originalMessage}`;
+        const how = r.exitCode !== undefined ? `exit ${r.exitCode}` : r.signal !== undefined ? `killed by signal ${signalNumber(r.signal)} (${r.signal})` : `cannot start it: ${r.originalMessage}`;
         throw new WrapperError('hook.failed', `${hook.stage} hook ${hook.name}`, result.lastStderrLine === '' ? how : `${how}: ${result.lastStderrLine}`);
       }
       if (outputFile !== undefined) {
@@ -189,9 +333,23 @@ export async function runOutsideHooks(hooks: readonly HookFile[], vars: HookVari
     }
   } finally {
     if (watch !== undefined) clearInterval(watch);
+    for (const [sig, h] of handlers) process.removeListener(sig, h);
     rmSync(outDir, { recursive: true, force: true });
+    watchdog.done();
   }
   return contributions;
+}
+
+function stopped(hook: HookFile, sig: StopSignal): WrapperError {
+  return new WrapperError('hook.killed', `${hook.stage} hook ${hook.name}`, `the wrapper was stopped by signal ${STOP_SIGNALS[sig]} (${sig}) while the hook ran; the hook and what it started were killed`);
+}
+
+/** A signal's number, for the message; node:os only on this failure path. */
+function signalNumber(name: string): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { constants } = require('node:os') as typeof import('node:os');
+  const n = (constants.signals as Record<string, number | undefined>)[name];
+  return n === undefined ? '?' : String(n);
 }
 
 /**

@@ -19,6 +19,13 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // job control, so a hook cannot get a process group of its own: on timeout the watchdog stops the
 // hook and then its descendants (found through the ppid field of /proc/PID/stat; stopped first,
 // so none can fork past the walk), then kills them all. It exits 3 only when it fired.
+// Cancelled, it kills and reaps its sleep before it exits, and the launcher waits for it, so
+// nothing of it is left beside the payload (issue 16: a `sleep 60` outlived it). dash runs a trap
+// after the command it interrupted: a TERM that came while `sleep &` forked runs before
+// `cjw_sleep=$!` is set (hence the check after it), and one that came after a check but before
+// `wait` would not interrupt that wait (hence the trap kills the sleep itself). KILL, not TERM: a
+// TERM that reaches the forked child before it has exec'd sleep is caught by the shell's handler
+// it inherited and lost (seen with dash), and the sleep then runs its whole time.
 const BODY = `cjw_fail() {
   cjw_line="condor-job-wrapper: node error: inside hook $1: $2"
   printf '%s\\n' "$cjw_line" >&2
@@ -42,10 +49,17 @@ cjw_kill_tree() {
   kill -s KILL "$1" 2>/dev/null
 }
 cjw_watchdog() {
-  trap 'kill "$cjw_sleep" 2>/dev/null; exit 0' TERM
+  cjw_stop=
+  cjw_sleep=
+  trap 'cjw_stop=1; if [ -n "$cjw_sleep" ]; then kill -s KILL "$cjw_sleep" 2>/dev/null; fi' TERM
   sleep "$cjw_timeout" &
   cjw_sleep=$!
-  wait "$cjw_sleep" || exit 0
+  if [ -n "$cjw_stop" ]; then kill -s KILL "$cjw_sleep" 2>/dev/null; fi
+  wait "$cjw_sleep"
+  if [ -n "$cjw_stop" ]; then
+    wait "$cjw_sleep"
+    exit 0
+  fi
   # Fired: from here on the hook's end must not cancel the verdict.
   trap '' TERM
   cjw_kill_tree "$1"

@@ -21,7 +21,9 @@ export type ExitPath =
 
 /** The tag of syslog records, and the program that sends them. */
 export const SYSLOG_TAG = 'condor-job-wrapper';
-const LOGGER_PATHS = ['/usr/bin/logger', '/bin/logger'];
+export const LOGGER_PATHS = ['/usr/bin/logger', '/bin/logger'];
+/** Where logger(1) sends records by default (rsyslog, syslog-ng and journald all listen here). */
+export const SYSLOG_SOCKET = '/dev/log';
 /** logger(1) truncates at its --size; a record with a long argv must arrive whole. */
 const SYSLOG_MAX_BYTES = 65536;
 
@@ -108,6 +110,7 @@ export class JobLog {
     private readonly config: Pick<Config, 'log' | 'logLevel'>,
     private readonly env: ReadonlyMap<string, string>,
     private readonly warn: (line: string) => void,
+    private readonly syslogSocket: string = SYSLOG_SOCKET,
   ) {}
 
   get enabled(): boolean {
@@ -164,7 +167,12 @@ export class JobLog {
       appendFileSync(target.path, lines.join(''), { mode: 0o640 });
       return;
     }
-    if (target.kind === 'syslog') sendToSyslog(lines);
+    if (target.kind !== 'syslog') return;
+    // No syslog daemon on this node (a container, a minimal image): the records are dropped
+    // quietly. A warning would land in every job's stderr, which belongs to the job's owner, for
+    // a node setting only the admin can change; `--check` reports it to the admin instead.
+    if (!existsSync(this.syslogSocket)) return;
+    sendToSyslog(lines);
   }
 }
 

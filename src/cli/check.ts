@@ -6,9 +6,9 @@
 
 import { version as wrapperVersion } from '../../package.json';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Handover } from '../act/front';
 import { loaderInfo, writeCodeCache } from '../act/codeCache';
 import { fileLinkage, shebangInterpreter } from '../facts/elf';
@@ -16,16 +16,18 @@ import { displayRuntime, missingFlagReason } from '../decide/rules/compat';
 import { parseExtraArgs } from '../decide/rules/extraArgs';
 import { Exit, WrapperError } from '../errors';
 import type { Config } from '../facts/config/schema';
-import { loadConfig } from '../facts/config/load';
-import { HOOK_DIR_KEY, listHooks, type HookStage } from '../facts/hooks';
+import { CONFIG_DIR, CONFIG_FILE, configProblemsOf, loadConfig } from '../facts/config/load';
+import { LOGGER_PATHS, SYSLOG_SOCKET } from '../act/log';
+import { HOOK_DIR_KEY, isSkippedName, listHooks, type HookStage } from '../facts/hooks';
 import { detectNested, detectSetuidRuntime, nodeHostProbe, type HostProbe } from '../facts/host';
 import { isUri, probePath } from '../facts/paths';
-import { DEFAULT_RUNTIMES, isExecutableFile } from '../facts/runtime';
+import { DEFAULT_RUNTIMES, htcondorRuntime, isExecutableFile, storeCondorRuntime } from '../facts/runtime';
 import type { Facts, NestedFact, SetuidFact } from '../facts/types';
 import { refreshCache, type RuntimeVersion } from '../facts/versionCache';
 import { familyFromBasename, tableFor } from '../invocation/families/index';
 import type { Invocation } from '../invocation/model';
 import { parseInvocation } from '../invocation/parse';
+import { withInstallCheck } from './checkInstall';
 import type { OwnOptions } from './options';
 import type { RunContext } from './run';
 
@@ -56,12 +58,41 @@ export interface CheckEnv {
   /** `RUNTIME --version` and the cache write (root only). */
   readonly refresh: (path: string) => { version?: RuntimeVersion; notWritten?: string; file: string; pruned?: readonly string[] };
   readonly loadConfig: (file: string | undefined) => Config;
+  /** Mode, owner and kind of a path (following symlinks), undefined when it is absent. */
+  readonly stat: (path: string) => ModeStat | undefined;
+  readonly syslogSocket: string;
+  /** HTCondor's SINGULARITY (condor_config_val): the runtime of every starter-built line (SPEC S2). */
+  readonly condorRuntime: () => { path?: string; why: string };
+  /** As root: keep it for wrapper-built jobs with CJW_RUNTIME unset (facts/runtime.ts). */
+  readonly storeCondorRuntime: (path: string | undefined) => void;
+}
+
+export interface ModeStat {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly isDir: boolean;
+}
+
+function nodeStat(path: string): ModeStat | undefined {
+  try {
+    const st = statSync(path);
+    return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, isDir: st.isDirectory() };
+  } catch {
+    return undefined;
+  }
 }
 
 const defaultEnv: CheckEnv = {
   host: nodeHostProbe,
   refresh: (path) => refreshCache(path),
   loadConfig: (file) => loadConfig(file),
+  stat: nodeStat,
+  syslogSocket: SYSLOG_SOCKET,
+  condorRuntime: () => htcondorRuntime(undefined),
+  storeCondorRuntime: (path) => {
+    if (process.getuid?.() === 0) storeCondorRuntime(path);
+  },
 };
 
 const ok = (area: string, text: string): CheckItem => ({ status: 'ok', area, text });
@@ -85,15 +116,28 @@ export function userNamespacesAvailable(host: HostProbe): { available: boolean; 
   return { available: true, why: `user.max_user_namespaces = ${max}` };
 }
 
-/** The runtime wrapper-built mode would use, plus any runtime named by absolute path in CJW_RUNTIME_NAMES. */
-function runtimesToCheck(config: Config): { path: string; explicit: boolean }[] {
-  const out: { path: string; explicit: boolean }[] = [];
-  if (config.runtime !== '') out.push({ path: config.runtime, explicit: true });
-  else {
+interface RuntimeToCheck {
+  readonly path: string;
+  readonly explicit: boolean;
+}
+
+/**
+ * HTCondor's SINGULARITY first (what every starter-built line runs, SPEC S2), then CJW_RUNTIME
+ * (wrapper-built mode) when it is another one, else the default locations when neither names
+ * one; plus any runtime named by absolute path in CJW_RUNTIME_NAMES.
+ */
+function runtimesToCheck(config: Config, condor: string | undefined): RuntimeToCheck[] {
+  const out: RuntimeToCheck[] = [];
+  const add = (path: string, explicit: boolean): void => {
+    if (!out.some((r) => r.path === path)) out.push({ path, explicit });
+  };
+  if (condor !== undefined) add(condor, true);
+  if (config.runtime !== '') add(config.runtime, true);
+  else if (condor === undefined) {
     const found = DEFAULT_RUNTIMES.find((p) => isExecutableFile(p));
-    if (found !== undefined) out.push({ path: found, explicit: false });
+    if (found !== undefined) add(found, false);
   }
-  for (const n of config.runtimeNames) if (n.startsWith('/') && !out.some((r) => r.path === n)) out.push({ path: n, explicit: true });
+  for (const n of config.runtimeNames) if (n.startsWith('/')) add(n, true);
   return out;
 }
 
@@ -174,6 +218,156 @@ function checkHooks(config: Config, items: CheckItem[]): void {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// What a job user meets (SPEC S9). --check usually runs as root (or as the condor user from the
+// startd), who can read a 0600 file a job cannot. Jobs run as ordinary users who are neither the
+// owner of the site's files nor in their group, so the "other" permission bits decide; a file
+// open to its group only is a warning (every job user would have to be in that group).
+
+type Want = 'r' | 'w' | 'x';
+const BITS: Readonly<Record<Want, number>> = { r: 4, w: 2, x: 1 };
+const WORDS: Readonly<Record<Want, string>> = { r: 'read', w: 'write', x: 'execute' };
+
+export interface AccessVerdict {
+  /** ok: every job user; group: only members of the file's group; no: no job user. */
+  readonly level: 'ok' | 'group' | 'no';
+  readonly why: string;
+}
+
+function octal(mode: number): string {
+  return `0${(mode & 0o7777).toString(8).padStart(3, '0')}`;
+}
+
+function bitsFor(st: ModeStat, want: readonly Want[]): 'ok' | 'group' | 'no' {
+  const need = want.reduce((a, w) => a | BITS[w], 0);
+  if ((st.mode & need) === need) return 'ok';
+  // Group root (gid 0) is no group job users are in.
+  if (st.gid !== 0 && ((st.mode >> 3) & need) === need) return 'group';
+  return 'no';
+}
+
+/**
+ * Whether a job user can use `path` as `want` says: every directory on the way must let it pass
+ * (x), the path itself must grant `want`. Pure but for `stat`; `path` should be the real path.
+ */
+export function jobUserAccess(path: string, want: readonly Want[], stat: (p: string) => ModeStat | undefined): AccessVerdict {
+  const parts = path.split('/').filter((p) => p !== '');
+  let level: AccessVerdict['level'] = 'ok';
+  let why = '';
+  const note = (l: AccessVerdict['level'], text: string): void => {
+    if (l === 'no' && level !== 'no') { level = 'no'; why = text; }
+    else if (l === 'group' && level === 'ok') { level = 'group'; why = text; }
+  };
+  for (let i = 0; i < parts.length; i++) {
+    const dir = `/${parts.slice(0, i).join('/')}`;
+    const st = stat(dir);
+    if (st === undefined) continue;
+    const l = bitsFor(st, ['x']);
+    if (l !== 'ok') note(l, `directory ${dir} (mode ${octal(st.mode)}, uid ${st.uid}, gid ${st.gid}) does not let ${l === 'group' ? 'users outside group ' + String(st.gid) : 'job users'} reach it`);
+  }
+  const st = stat(path);
+  if (st !== undefined) {
+    const l = bitsFor(st, want);
+    const words = want.map((w) => WORDS[w]).join(' and ');
+    if (l !== 'ok') note(l, l === 'group' ? `only group ${st.gid} may ${words} it (mode ${octal(st.mode)}): every job user must be in that group` : `a job user cannot ${words} it (mode ${octal(st.mode)}, uid ${st.uid}, gid ${st.gid})`);
+  }
+  return { level, why };
+}
+
+function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function accessItem(area: string, path: string, want: readonly Want[], env: CheckEnv, items: CheckItem[], what: string, code: CheckItem['code'] = Exit.CONFIG): void {
+  const v = jobUserAccess(realOrSelf(path), want, env.stat);
+  if (v.level === 'no') items.push(fail(area, `${v.why}: ${what}`, code));
+  else if (v.level === 'group') items.push(warn(area, v.why));
+}
+
+function dirEntries(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** The config files jobs read: each must be readable by a job user, or every job fails (78). */
+function checkConfigAccess(configFile: string | undefined, config: Config | undefined, env: CheckEnv, items: CheckItem[]): void {
+  const before = items.length;
+  const every = 'every job fails with "config …: cannot read it"';
+  if (env.stat(CONFIG_FILE) !== undefined) accessItem(`config ${CONFIG_FILE}`, CONFIG_FILE, ['r'], env, items, every);
+  if (env.stat(CONFIG_DIR) !== undefined) {
+    accessItem(`config ${CONFIG_DIR}`, CONFIG_DIR, ['r', 'x'], env, items, every);
+    for (const n of dirEntries(CONFIG_DIR).filter((f) => f.endsWith('.env') && !f.startsWith('.'))) accessItem(`config ${CONFIG_DIR}/${n}`, `${CONFIG_DIR}/${n}`, ['r'], env, items, every);
+  }
+  if (configFile !== undefined && env.stat(configFile) !== undefined) accessItem(`config ${configFile}`, resolve(configFile), ['r'], env, items, every);
+  if (config !== undefined && config.glideinConfig !== '' && env.stat(config.glideinConfig) !== undefined) accessItem(`config ${config.glideinConfig}`, config.glideinConfig, ['r'], env, items, every);
+  if (items.length === before) items.push(ok('job user', 'every config file is readable by job users'));
+}
+
+/** A script needs read permission to be interpreted; a binary only execute. */
+function isScript(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const b = Buffer.alloc(2);
+    return readSync(fd, b, 0, 2, 0) === 2 && b.toString('latin1') === '#!';
+  } catch {
+    return true;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Hooks run as the job user (setup and test on the host, inside ones in the container). */
+function checkHookAccess(config: Config, env: CheckEnv, items: CheckItem[]): void {
+  const dirs: [HookStage, string][] = [['setup', config.setupDir], ['test', config.testDir], ['inside', config.insideDir]];
+  for (const [stage, dir] of dirs) {
+    if (dir === '' || env.stat(dir) === undefined) continue;
+    const before = items.length;
+    const consequence = `every job fails (${HOOK_DIR_KEY[stage]})`;
+    accessItem(`${stage} hooks ${dir}`, dir, ['r', 'x'], env, items, consequence);
+    for (const name of dirEntries(dir).filter((n) => !isSkippedName(n))) {
+      const p = join(dir, name);
+      const st = env.stat(p);
+      if (st === undefined || st.isDir) continue;
+      accessItem(`${stage} hook ${p}`, p, isScript(p) ? ['r', 'x'] : ['x'], env, items, consequence);
+    }
+    if (items.length === before) items.push(ok(`${stage} hooks ${dir}`, 'job users can run them'));
+  }
+}
+
+/** CJW_LOG (SPEC S10): can a job write its record, and can it forge other jobs' records? */
+function checkLog(config: Config, env: CheckEnv, items: CheckItem[]): void {
+  const area = 'CJW_LOG';
+  const log = config.log;
+  if (log.kind === 'off') return;
+  if (log.kind === 'syslog') {
+    const logger = LOGGER_PATHS.find((p) => env.stat(p) !== undefined);
+    if (logger === undefined) items.push(warn(area, `syslog: logger(1) not found (${LOGGER_PATHS.join(', ')}): no job record is written (install util-linux or bsdutils)`));
+    else if (env.stat(env.syslogSocket) === undefined) items.push(warn(area, `syslog: ${env.syslogSocket} does not exist (no syslog daemon or journald on this node): job records are dropped without a word to jobs; start rsyslog/journald or use CJW_LOG=file:`));
+    else items.push(ok(area, `syslog through ${logger} to ${env.syslogSocket} (the system log stamps the real uid)`));
+    return;
+  }
+  const st = env.stat(log.path);
+  const target = st !== undefined ? log.path : dirname(log.path);
+  const tst = st ?? env.stat(target);
+  if (tst === undefined) {
+    items.push(warn(area, `file ${log.path}: neither it nor its directory exists: no job record is written (each job warns on its stderr)`));
+    return;
+  }
+  const v = jobUserAccess(realOrSelf(target), st === undefined ? ['w', 'x'] : ['w'], env.stat);
+  const noun = st === undefined ? `directory ${target} (the file does not exist yet)` : `file ${log.path}`;
+  if (v.level === 'no') items.push(warn(area, `${noun}: ${v.why}: no job record is written (each job warns on its stderr)`));
+  else if (v.level === 'group') items.push(warn(area, `${noun}: ${v.why}; those job users can forge or erase records (CJW_LOG=syslog cannot be forged)`));
+  else items.push(warn(area, `${noun}: every job user can write it, so a job can forge or erase records; CJW_LOG=syslog cannot be forged`));
+}
+
 /** Runs every check; never throws for a node problem (that is what the report is for). */
 export function runChecks(configFile: string | undefined, env: CheckEnv = defaultEnv): CheckResult {
   const items: CheckItem[] = [];
@@ -182,13 +376,19 @@ export function runChecks(configFile: string | undefined, env: CheckEnv = defaul
     config = env.loadConfig(configFile);
   } catch (e) {
     if (!(e instanceof WrapperError)) throw e;
-    items.push(fail('config', `${e.what}: ${e.why}`, e.code === Exit.CONFIG ? Exit.CONFIG : Exit.UNAVAILABLE));
+    // Every problem on its own line (SPEC S8); `what` already names the file ("config /etc/…").
+    for (const p of configProblemsOf(e)) items.push(fail(p.what, p.why, p.code === Exit.CONFIG ? Exit.CONFIG : Exit.UNAVAILABLE));
+    checkConfigAccess(configFile, undefined, env, items);
     return finish(items, { userNamespaces: userNamespacesAvailable(env.host).available });
   }
   const files = [...new Set(config.origins.values())];
   items.push(ok('config', `${files.length === 0 ? 'defaults only' : files.join(', ')} (CJW_MODE=${config.mode}, CJW_VO_MODE=${config.voMode})`));
 
-  const runtimes = runtimesToCheck(config);
+  const condor = env.condorRuntime();
+  if (condor.path !== undefined) items.push(ok('runtime', `HTCondor's SINGULARITY is ${condor.path} (${condor.why}): starter-built jobs run it${config.runtime === '' ? ', and so do wrapper-built ones (CJW_RUNTIME unset)' : ''}`));
+  else items.push(ok('runtime', `HTCondor names no SINGULARITY here (${condor.why})`));
+  env.storeCondorRuntime(condor.path);
+  const runtimes = runtimesToCheck(config, condor.path);
   if (runtimes.length === 0) {
     items.push(config.mode === 'REQUIRED' ? fail('runtime', `none of ${DEFAULT_RUNTIMES.join(', ')} exists and CJW_RUNTIME is unset (CJW_MODE=REQUIRED)`) : warn('runtime', `none found (set CJW_RUNTIME): jobs that want a container run uncontained (CJW_MODE=${config.mode})`));
   }
@@ -201,7 +401,8 @@ export function runChecks(configFile: string | undefined, env: CheckEnv = defaul
   // S5.1 and the runtime table: setuid works on the host; inside a container only user namespaces.
   const userns = userNamespacesAvailable(env.host);
   const nested = detectNested(config.nested, env.host);
-  items.push(ok('nested', nested.inside ? `inside a container (${nested.evidence}): -C becomes --contain --ipc --cleanenv, no --pid` : `not inside a container (${nested.evidence})`));
+  const keepsC = main?.family === 'apptainer' && main.setuid?.setuid === false;
+  items.push(ok('nested', nested.inside ? `inside a container (${nested.evidence}): ${keepsC ? '-C stays for job users (an unprivileged Apptainer makes its PID namespace nested too)' : '-C becomes --contain --ipc --cleanenv, no --pid'}` : `not inside a container (${nested.evidence})`));
   if (main !== undefined) {
     const setuid = main.setuid ?? { setuid: false, evidence: 'not probed' };
     const area = 'privileges';
@@ -220,6 +421,9 @@ export function runChecks(configFile: string | undefined, env: CheckEnv = defaul
   checkImages(config, items);
   checkBinds(config, items);
   checkHooks(config, items);
+  checkConfigAccess(configFile, config, env, items);
+  checkHookAccess(config, env, items);
+  checkLog(config, env, items);
   return finish(items, {
     mode: config.mode,
     userNamespaces: userns.available,
@@ -247,6 +451,8 @@ export function classAdOutput(r: CheckResult): string {
   const lines = [
     `CJW_Healthy = ${r.healthy ? 'true' : 'false'}`,
     `CJW_Reason = ${adString(reason)}`,
+    // When the verdict was made: the START expression ignores a stale one (the check stopped running).
+    `CJW_CheckedAt = ${String(Math.floor(Date.now() / 1000))}`,
     `CJW_WrapperVersion = ${adString(wrapperVersion)}`,
     `CJW_CheckExitCode = ${r.exitCode}`,
     `CJW_UserNamespaces = ${r.userNamespaces ? 'true' : 'false'}`,
@@ -289,7 +495,8 @@ function withCodeCache(r: CheckResult, configFile: string | undefined): CheckRes
     mkdirSync(join(scratch, 'image'));
     writeFileSync(join(scratch, '.job.ad'), WARM_JOB_AD);
     writeFileSync(join(scratch, '.machine.ad'), WARM_MACHINE_AD);
-    const image = siteImage(configFile) ?? join(scratch, 'image');
+    const warm = warmImage(configFile, scratch);
+    const image = warm.image;
     // Nothing is run: the line is decided on, not executed. Without a runtime on this node the
     // decision would stop at once, so a stand-in named like the default runtime takes its place.
     let runtime = r.runtime?.path;
@@ -299,7 +506,8 @@ function withCodeCache(r: CheckResult, configFile: string | undefined): CheckRes
     }
     const line = [runtime, '-s', 'exec', '-S', '/tmp', '-S', '/var/tmp', '-W', scratch, '--pwd', '/srv', '-B', `${scratch}:/srv`, '-B', '/etc/hosts:/etc/hosts:ro', '--home', scratch, '-C', image, '/bin/true'];
     // The child runs in the scratch dir: a relative --config must still name the same file.
-    const res = spawnSync(bundle, ['--warm-code-cache', ...(configFile === undefined ? [] : ['--config', resolve(configFile)]), ...line], {
+    const warmConfig = warm.config ?? (configFile === undefined ? undefined : resolve(configFile));
+    const res = spawnSync(bundle, ['--warm-code-cache', ...(warmConfig === undefined ? [] : ['--config', warmConfig]), ...line], {
       env: warmEnvironment(scratch),
       cwd: scratch,
       encoding: 'utf8',
@@ -330,26 +538,64 @@ function withFrontCheck(r: CheckResult): CheckResult {
   } catch {
     return r;
   }
+  // The starter runs the wrapper as the job user: the bundle must be readable and executable
+  // (a failure here changes the verdict, so the result is finished again).
+  const access: CheckItem[] = [];
+  accessItem(`wrapper ${bundle}`, realOrSelf(bundle), ['r', 'x'], defaultEnv, access, 'the starter cannot run it for any job', Exit.UNAVAILABLE);
+  const checked = access.length === 0 ? r : finishAgain(r, access);
   const shell = shebangInterpreter(first);
-  if (shell === undefined) return r;
+  if (shell === undefined) return checked;
   const l = fileLinkage(shell);
   const item: CheckItem =
     l.kind === 'static'
-      ? ok('front', `${shell} is statically linked: a job's LD_PRELOAD/LD_AUDIT cannot run code before the policy applies`)
+      ? ok('front', `${shell} is statically linked: the front loads no LD_PRELOAD/LD_AUDIT of the job (a shim named by USER_JOB_WRAPPER must be static too, and HTCondor's own per-job runtime self test, run with the job's environment before the wrapper, still loads it unless SINGULARITY_RUN_TEST_BEFORE_JOB = False)`)
       : l.kind === 'dynamic'
         ? warn('front', `${shell} is dynamically linked (${l.interpreter}): a job's LD_PRELOAD runs code in it before the policy applies; install the static bash (Debian: bash-static) and make it the first line of ${bundle} (docs/deployment.md, "Hardening")`)
         : warn('front', `${shell}: cannot tell how it is linked (${l.why})`);
-  return { ...r, items: [...r.items, item] };
+  return { ...checked, items: [...checked.items, item] };
 }
 
-/** The site's default image when it is a local path that exists (else the warm-up uses a sandbox dir). */
-function siteImage(configFile: string | undefined): string | undefined {
+/** The result with more items, its verdict and exit code recomputed. */
+function finishAgain(r: CheckResult, more: readonly CheckItem[]): CheckResult {
+  const rest: Omit<CheckResult, 'items' | 'healthy' | 'exitCode'> = {
+    userNamespaces: r.userNamespaces,
+    ...(r.mode === undefined ? {} : { mode: r.mode }),
+    ...(r.runtime === undefined ? {} : { runtime: r.runtime }),
+    ...(r.nested === undefined ? {} : { nested: r.nested }),
+    ...(r.setuid === undefined ? {} : { setuid: r.setuid }),
+  };
+  return finish([...r.items, ...more], rest);
+}
+
+/** A list entry in wrapper.env syntax: "\\" and "," escaped. */
+function listEntry(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/,/g, '\\,');
+}
+
+/**
+ * The image of the warm-up line: one the site's policy allows, so that the decision runs to its
+ * end as an ordinary job's does (a refused image stops it early and the cache then lacks the
+ * rest of the job path). The site's own images (CJW_DEFAULT_IMAGE, CJW_IMAGES) are allowed by
+ * definition; without a local one, a sandbox dir in the scratch dir, added to CJW_IMAGE_ALLOW
+ * through a copy of the --config file with one more line (a later line wins), so the allow-list
+ * globs are still matched as for a job.
+ */
+function warmImage(configFile: string | undefined, scratch: string): { image: string; config?: string } {
+  const own = join(scratch, 'image');
+  let config: Config;
   try {
-    const img = loadConfig(configFile).defaultImage;
-    return img !== '' && !isUri(img) && existsSync(img) ? img : undefined;
+    config = loadConfig(configFile);
   } catch {
-    return undefined;
+    return { image: own };
   }
+  const site = [config.defaultImage, ...config.images.values()].find((img) => img !== '' && !isUri(img) && existsSync(img));
+  if (site !== undefined) return { image: site };
+  // An entry with a single quote cannot be written in the single-quoted value: warm up as is.
+  if (config.imageAllow.length === 0 || config.imageAllow.some((g) => g.includes("'"))) return { image: own };
+  const text = configFile === undefined ? '' : readFileSync(configFile, 'utf8');
+  const file = join(scratch, 'warm.env');
+  writeFileSync(file, `${text}\nCJW_IMAGE_ALLOW='${[...config.imageAllow, own].map(listEntry).join(',')}'\n`, { mode: 0o600 });
+  return { image: own, config: file };
 }
 
 /** What an HTCondor 24 starter gives a container job (the variables the rules read), for the warm-up. */
@@ -406,7 +652,10 @@ export function runCheck(opts: OwnOptions, ctx: RunContext): Handover {
   if (opts.command.length > 0) {
     throw new WrapperError('usage.unknown-option', `--check takes no command (got ${opts.command[0] ?? ''})`, 'see condor-job-wrapper --help');
   }
-  const checked = runChecks(opts.config);
+  // Install state (Node choice, the packages' front alternative, HTCondor knobs left to set): checkInstall.ts.
+  // condor_config_val reads the caller's CONDOR_CONFIG (the startd's, for the health check).
+  const env: CheckEnv = { ...defaultEnv, condorRuntime: () => htcondorRuntime(ctx.env.get('CONDOR_CONFIG')) };
+  const checked = withInstallCheck(runChecks(opts.config, env), resolve(process.argv[1] ?? ''));
   const r = withCodeCache(withFrontCheck(checked), opts.config);
   if (opts.classad) {
     ctx.stdout(classAdOutput(r));

@@ -36,6 +36,8 @@ export interface ExplainedNegotiation {
 export interface ExplainJson {
   readonly explain: number;
   readonly dispatch: DispatchMode;
+  /** Why argv[1] was taken as the starter's line, the job's own command or the sshd (SPEC S2). */
+  readonly dispatchReason: string | null;
   readonly outcome: Outcome;
   readonly contained: boolean;
   readonly runtime: { readonly path: string; readonly usable: boolean; readonly family: string; readonly version: string | null; readonly source: string } | null;
@@ -47,6 +49,8 @@ export interface ExplainJson {
   readonly hooks: readonly { readonly stage: string; readonly path: string }[];
   readonly changes: readonly Change[];
   readonly warnings: readonly string[];
+  /** What could not be known on this node (SPEC S9): the ads or the scratch dir gone, assumed. */
+  readonly unknown: readonly string[];
 }
 
 /** Environment differences between the job's and the plan's, sorted by name. */
@@ -102,6 +106,7 @@ export function explainJson(d: Decision, f: Facts): ExplainJson {
   return {
     explain: EXPLAIN_VERSION,
     dispatch: plan.dispatch,
+    dispatchReason: plan.dispatchReason ?? null,
     outcome: outcomeOf(d),
     contained: plan.contained,
     runtime: rt === undefined || plan.dispatch === 'passthrough' ? null : { path: rt.path, usable: rt.usable, family: rt.family, version: rt.version ?? null, source: rt.source },
@@ -113,6 +118,7 @@ export function explainJson(d: Decision, f: Facts): ExplainJson {
     hooks: plan.hooks.map((h) => ({ stage: h.stage, path: h.path })),
     changes: plan.changes,
     warnings: plan.warnings,
+    unknown: f.unknowns ?? [],
   };
 }
 
@@ -145,6 +151,7 @@ function policyLines(n: ExplainedNegotiation | null): string[] {
 export function explainText(d: Decision, f: Facts): string {
   const j = explainJson(d, f);
   const lines: string[] = ['condor-job-wrapper --explain: nothing was run', `mode: ${MODE_WORDS[j.dispatch]}`];
+  if (j.dispatchReason !== null) lines.push(`  because ${j.dispatchReason}`);
   if (j.runtime !== null) {
     const version = j.runtime.version === null ? '' : ` ${j.runtime.version}`;
     lines.push(`runtime: ${j.runtime.path} (${j.runtime.family}${version} from the ${j.runtime.source}; ${j.runtime.usable ? 'usable' : 'missing or not executable'})`);
@@ -152,6 +159,10 @@ export function explainText(d: Decision, f: Facts): string {
   if (j.scratch !== null) lines.push(`scratch: ${j.scratch.path}${j.scratch.assumed === null ? '' : ' (assumed)'}`);
   lines.push(...policyLines(j.negotiation));
   lines.push(`outcome: ${outcomeLine(j.outcome)}`);
+  if (j.unknown.length > 0) {
+    lines.push('', 'could not know (the decision above is made without it):');
+    for (const u of j.unknown) lines.push(`  ${u}`);
+  }
   const none = j.outcome.kind === 'error' ? 'changes: none before the stop' : 'changes: none (the line runs as given)';
   lines.push('', j.changes.length === 0 ? none : 'changes:');
   for (const c of j.changes) lines.push(`  [${c.rule}] ${c.what}`, `      because ${c.reason}`);

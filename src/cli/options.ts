@@ -90,16 +90,31 @@ export const HELP = `usage: condor-job-wrapper [--config FILE] COMMAND [ARGS...]
 
 HTCondor's USER_JOB_WRAPPER: the starter runs it with the job's command line, which is either a
 container runtime line (apptainer/singularity ...), the sshd of condor_ssh_to_job (passed through
-untouched) or the job's own executable. The wrapper applies the site policy in
-/etc/condor-job-wrapper/wrapper.env (and wrapper.env.d/*.env), runs the site's hooks and execs.
+untouched) or the job's own executable. The wrapper applies the site policy, runs the site's
+hooks and execs; after the exec nothing of it is left.
 
   --explain     print the decision (final argv, environment changes, binds, hooks, reasons)
-                without running anything; --json for machine-readable output
-  --check       validate the config and the host, refresh the runtime version cache (as root);
-                --classad prints ClassAd attributes for a STARTD_CRON health check
+                without running anything; --json for machine-readable output. Works on a line
+                copied from a StarterLog ("Arguments updated for executing with singularity").
+  --check       validate the config and the host as a job user will meet them (runtime and
+                version, images, binds, hooks, file permissions, CJW_LOG); as root also refresh
+                the runtime version cache and the code cache. Exit 0 healthy, 78 config, 69 node.
+                --classad prints ClassAd attributes for the STARTD_CRON health check.
+  --check --config NEW
+                lint a candidate config before pushing it to the nodes: every problem at once.
   --config FILE read FILE after the system config (tests, or a USER_JOB_WRAPPER shim)
   --            end of wrapper options
 
-Exit codes: 64 usage, 65 bad job request, 66 missing image/bind, 69 unavailable (runtime, hook,
-policy), 70 internal error, 78 site config. Docs: docs/troubleshooting.md.
+Config: /etc/condor-job-wrapper/wrapper.env, then wrapper.env.d/*.env (byte order), then
+--config FILE; KEY=VALUE lines, a later file replaces a key. The environment is never read as
+policy. Main keys: CJW_MODE (NEVER|OPTIONAL|PREFERRED|REQUIRED), CJW_RUNTIME, CJW_DEFAULT_IMAGE,
+CJW_IMAGE_ALLOW, CJW_BINDS, CJW_SETUP_DIR/CJW_TEST_DIR/CJW_INSIDE_DIR, CJW_LOG (off|syslog|file:P).
+
+Errors: one line "condor-job-wrapper: job|node error: WHAT: WHY" on stderr and in the starter's
+error file. Exit codes: 64 usage, 65 bad job request, 66 missing image/bind (job errors: the job
+is held); 69 unavailable (runtime, hook, policy), 70 internal error, 78 site config (node errors:
+the job is requeued elsewhere). Rollback: comment out USER_JOB_WRAPPER, condor_reconfig.
+
+More: man 8 condor-job-wrapper, and /usr/share/doc/condor-job-wrapper/ (both installed with the
+packages: deployment, configuration keys, every error with its fix).
 `;

@@ -8,6 +8,8 @@ import { RULES, type Rule } from './rules/index';
 
 export interface DecideInput {
   readonly dispatch: DispatchMode;
+  /** Why the line is the starter's, the job's own or the sshd (decide/dispatch.ts). */
+  readonly dispatchReason?: string;
   /** The parsed runtime line (starter-built), absent for wrapper-built and passthrough. */
   readonly invocation?: Invocation;
   /** The command as given (argv[1..] of the wrapper). */
@@ -15,7 +17,7 @@ export interface DecideInput {
 }
 
 export function initialDraft(input: DecideInput, facts: Facts): Draft {
-  const base = { dispatch: input.dispatch, env: facts.env, binds: [], hooks: [], changes: [], warnings: [] };
+  const base = { dispatch: input.dispatch, ...(input.dispatchReason === undefined ? {} : { dispatchReason: input.dispatchReason }), env: facts.env, binds: [], hooks: [], changes: [], warnings: [] };
   if (input.invocation !== undefined) return { ...base, invocation: input.invocation };
   return { ...base, uncontained: input.command };
 }
@@ -60,6 +62,7 @@ export function finalize(d: Draft): Plan {
   const argv = d.invocation !== undefined ? render(d.invocation) : [...(d.uncontained ?? [])];
   return {
     dispatch: d.dispatch,
+    ...(d.dispatchReason === undefined ? {} : { dispatchReason: d.dispatchReason }),
     ...(d.negotiation === undefined ? {} : { negotiation: d.negotiation }),
     contained: d.invocation !== undefined,
     ...(d.invocation === undefined ? {} : { invocation: d.invocation }),

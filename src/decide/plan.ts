@@ -39,6 +39,8 @@ export interface Negotiation {
 
 export interface Plan {
   readonly dispatch: DispatchMode;
+  /** Why argv[1] was taken as the starter's line, the job's own command or the sshd (SPEC S2). */
+  readonly dispatchReason?: string;
   readonly negotiation?: Negotiation;
   /** True when the final argv runs the payload inside a container. */
   readonly contained: boolean;
@@ -78,6 +80,7 @@ export interface LauncherPlan {
 /** What rules work on: the plan under construction. Rules return a new draft, never mutate. */
 export interface Draft {
   readonly dispatch: DispatchMode;
+  readonly dispatchReason?: string;
   readonly negotiation?: Negotiation;
   readonly invocation?: Invocation;
   /** Set when the payload runs uncontained (then invocation is undefined). */

@@ -57,6 +57,26 @@ export function renderTroubleshooting(root: string): string {
       return `| \`${id}\` | ${e.code} ${CODE_NAMES[e.code] ?? ''} | ${classOf(e.code)} | \`condor-job-wrapper: ${classOf(e.code)} error: ${escapeCell(e.example)}\` | ${escapeCell(e.fix)} |`;
     }),
     '',
+    '## Messages of the front (before Node decides)',
+    '',
+    'The bundle\'s bash front writes these itself (scripts/front.sh, `cjw_fail`), with the same',
+    'error-file handling as Node:',
+    '',
+    '| code | class | line | what to do |',
+    '|---:|---|---|---|',
+    '| 70 | node | `condor-job-wrapper: node error: internal error: Node.js not found at /usr/bin/node (set it in the first lines of …)` | Site: install Node or set the path in the wrapper\'s first lines. |',
+    '| 70 | node | `condor-job-wrapper: node error: internal error: the wrapper\'s Node process (/usr/bin/node) ended without a complete decision; the job was not started` | A bug or a broken Node: report it with the job\'s stderr. |',
+    '| 69 | node | `condor-job-wrapper: node error: the wrapper\'s Node process (/usr/bin/node): killed by signal 9 (SIGKILL) before it decided; the job was not started` | Something on the node killed Node (the OOM killer, an admin): check the node\'s memory and logs. Hooks it was running are killed too (docs/hooks.md). |',
+    '',
+    '## The error file',
+    '',
+    'The job owns its sandbox, so whatever is at `_CONDOR_WRAPPER_ERROR_FILE` is removed first and the',
+    'file is created anew (`O_EXCL | O_NOFOLLOW | O_NONBLOCK`, mode 0644): a FIFO there never blocks the',
+    'wrapper, a symlink is never written through. A non-empty directory there (a job can transfer',
+    'one named `.job_wrapper_failure`) is the job\'s data and stays: the error is then only the one',
+    'line on stderr, with its own exit code. When the job\'s environment holds a variable that is not',
+    'UTF-8 (exit 65), the error-file path is still decoded on its own, so the file is written.',
+    '',
   ];
   const partial = join(root, 'docs/troubleshooting-htcondor.md');
   if (existsSync(partial)) lines.push(readFileSync(partial, 'utf8').trimEnd(), '');

@@ -11,7 +11,7 @@ import { gatherPaths } from './paths';
 import { nestedFactFor } from './host';
 import { configuredHooks } from './hooks';
 import { chooseRuntime, runtimeFact } from './runtime';
-import { scratchFact } from './scratch';
+import { explainScratchFact, scratchFact } from './scratch';
 import type { ClassAd, Facts } from './types';
 import { lookupRuntimeVersion, type RuntimeVersion } from './versionCache';
 
@@ -27,6 +27,8 @@ export interface GatherInput {
   readonly machineAdPath?: string;
   /** --explain: run nothing (no runtime probe), and assume what a starter would have set. */
   readonly explain?: boolean;
+  /** The job ad, when the dispatch step already read it (decide/dispatch.ts). */
+  readonly jobAd?: ClassAd;
   /** Starter-built: the family/version run.ts found to parse the line (facts/versionCache.ts). */
   readonly runtimeVersion?: RuntimeVersion;
 }
@@ -42,6 +44,29 @@ function optionalAd(path: string | undefined, kind: 'job' | 'machine'): ClassAd 
   }
 }
 
+/** The line's -W value (the starter's scratch dir), for --explain. */
+function workdirOf(inv: Invocation | undefined): string | undefined {
+  for (const g of inv?.flags ?? []) for (const f of g.flags) if (f.def.meaning === 'workdir' && f.value !== undefined) return f.value;
+  return undefined;
+}
+
+/**
+ * An ad for --explain: one that cannot be read (the job is gone, ENOENT) is not an error there
+ * but something it could not know (SPEC S9); what depends on it is said in `unknowns`.
+ */
+function explainAd(path: string | undefined, kind: 'job' | 'machine', unknowns: string[]): ClassAd | undefined {
+  try {
+    return optionalAd(path, kind);
+  } catch (e) {
+    if (!(e instanceof WrapperError)) throw e;
+    const depends = kind === 'job'
+      ? 'not known: which -B the job requested (SingularityBind; every -B is taken as the site\'s), the job\'s image (ContainerImage, SingularityImage) and request'
+      : 'not known: the GPUs assigned to the slot (AssignedGPUs)';
+    unknowns.push(`${e.what}: ${e.why}; ${depends}`);
+    return undefined;
+  }
+}
+
 export function gatherFacts(input: GatherInput): Facts {
   const { env, config } = input;
   const chosen = input.dispatch === 'starter-built' ? runtimeFact(input.command[0] ?? '') : chooseRuntime(config.runtime);
@@ -52,10 +77,24 @@ export function gatherFacts(input: GatherInput): Facts {
   // The job ad is read when a rule needs it: wrapper-built mode (image, request) and the
   // starter's -B flags (which of them the job asked for).
   const needJobAd = input.dispatch === 'wrapper-built' || input.invocation !== undefined;
-  const jobAd = needJobAd ? optionalAd(input.jobAdPath ?? env.get('_CONDOR_JOB_AD'), 'job') : undefined;
-  const machineAd = input.invocation !== undefined || input.dispatch === 'wrapper-built' ? optionalAd(input.machineAdPath ?? env.get('_CONDOR_MACHINE_AD'), 'machine') : undefined;
-  // Only wrapper-built mode binds the scratch itself; the starter's line already names it.
-  const scratch = input.dispatch === 'wrapper-built' ? scratchFact(env, input.cwd, input.explain === true) : undefined;
+  const explain = input.explain === true;
+  const unknowns: string[] = [];
+  const readAd = (path: string | undefined, kind: 'job' | 'machine'): ClassAd | undefined => (explain ? explainAd(path, kind, unknowns) : optionalAd(path, kind));
+  const jobAdPath = input.jobAdPath ?? env.get('_CONDOR_JOB_AD');
+  const machineAdPath = input.machineAdPath ?? env.get('_CONDOR_MACHINE_AD');
+  // The dispatch step may have read it already (decide/dispatch.ts: the line must agree with it).
+  const jobAd = input.jobAd ?? (needJobAd ? readAd(jobAdPath, 'job') : undefined);
+  const machineAd = input.invocation !== undefined || input.dispatch === 'wrapper-built' ? readAd(machineAdPath, 'machine') : undefined;
+  if (explain && needJobAd && (jobAdPath === undefined || jobAdPath === '')) unknowns.push('no job ad (no _CONDOR_JOB_AD, no --job-ad): not known: which -B the job requested (every -B is taken as the site\'s), the job\'s image and request');
+  // Only wrapper-built mode binds the scratch itself; the starter's line already names it, and
+  // --explain of that line needs it only to say where the inside launcher would go.
+  const scratch = input.dispatch === 'wrapper-built'
+    ? scratchFact(env, input.cwd, explain)
+    : explain && input.invocation !== undefined ? explainScratchFact(env, workdirOf(input.invocation), input.cwd) : undefined;
+  if (explain && scratch !== undefined) {
+    if (scratch.assumed !== undefined) unknowns.push(scratch.assumed);
+    else if (scratch.kind !== 'dir') unknowns.push(`the scratch dir ${scratch.path} is not a directory on this node (the job is gone?): what is in it (a transferred image, the ads) could not be looked at`);
+  }
   return {
     env,
     config,
@@ -70,5 +109,6 @@ export function gatherFacts(input: GatherInput): Facts {
     // The hook dirs are listed only when configured (no I/O for an unset key); nothing runs here.
     hooks: configuredHooks(config),
     contributions: [],
+    ...(unknowns.length === 0 ? {} : { unknowns }),
   };
 }

@@ -3,7 +3,7 @@
 // missing image. The stat comes first because it is what triggers a /cvmfs automount.
 
 import { realpathSync, statSync } from 'node:fs';
-import { getStringList } from './classad';
+import { getString, getStringList } from './classad';
 import type { Config } from './config/schema';
 import type { ClassAd, Facts, HookContribution, PathFact } from './types';
 import type { DispatchMode } from '../decide/plan';
@@ -14,6 +14,43 @@ import { chooseImage } from '../decide/rules/wrapperBuilt';
 /** `docker://…`, `oras://…`, `library://…`: an image the runtime fetches, not a local path. */
 export function isUri(image: string): boolean {
   return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(image);
+}
+
+/**
+ * A relative image on the starter's line: the copy HTCondor transferred into the scratch dir
+ * (container universe, transfer_container defaults to true), named relative to its cwd.
+ */
+export function isTransferredImage(image: string): boolean {
+  return image !== '' && !image.startsWith('/') && !isUri(image);
+}
+
+/**
+ * Where the job ad names the image a transferred copy came from, in order. HTCondor rewrites
+ * ContainerImage to the copy's basename; 25.14.1 keeps the submitted path in
+ * ContainerImageFullPath, 23.9.6 only in TransferInput (both seen on the pool with
+ * container_image = /img/busybox-sandbox: ContainerImage = "busybox-sandbox").
+ */
+export const TRANSFERRED_IMAGE_ATTRS = ['ContainerImageFullPath', 'ContainerImage', 'SingularityImage'] as const;
+
+/**
+ * The job ad's origin of the transferred copy `image`: the first absolute path among
+ * TRANSFERRED_IMAGE_ATTRS, else the absolute TransferInput entry whose basename is `image`, else
+ * the first value found (for the message), else undefined. A non-string attribute is skipped.
+ */
+export function transferredImageOrigin(jobAd: ClassAd | undefined, image: string): { attr: string; value: string } | undefined {
+  let first: { attr: string; value: string } | undefined;
+  for (const attr of TRANSFERRED_IMAGE_ATTRS) {
+    const value = quietly(() => getString(jobAd, attr))?.trim();
+    if (value === undefined || value === '') continue;
+    if (value.startsWith('/')) return { attr, value };
+    first ??= { attr, value };
+  }
+  const base = image.replace(/\/+$/, '');
+  const inputs = quietly(() => getString(jobAd, 'TransferInput')) ?? '';
+  for (const entry of inputs.split(',').map((e) => e.trim().replace(/\/+$/, ''))) {
+    if (entry.startsWith('/') && entry.slice(entry.lastIndexOf('/') + 1) === base) return { attr: 'TransferInput', value: entry };
+  }
+  return first;
 }
 
 /** `/cvmfs/<repo>` for a path below a CVMFS repository, else undefined. */
@@ -74,6 +111,11 @@ export function pathsToProbe(input: PathProbeInput): { images: string[]; bindSou
   const entries = jobBindEntries(jobAd);
   if (invocation !== undefined) {
     images.push(invocation.image);
+    // A transferred copy: the image rule looks at the node's copy of the job ad's image instead.
+    if (input.dispatch === 'starter-built' && isTransferredImage(invocation.image) && config.imageAllow.length > 0) {
+      const origin = transferredImageOrigin(jobAd, invocation.image);
+      if (origin !== undefined) images.push(origin.value);
+    }
     // Only the starter's -B values that are job-requested get a policy check (and a probe).
     const wanted = new Set(entries);
     for (const g of invocation.flags) {

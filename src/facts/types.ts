@@ -93,4 +93,6 @@ export interface Facts {
   readonly paths: ReadonlyMap<string, PathFact>;
   readonly hooks: readonly HookFile[];
   readonly contributions: readonly HookContribution[];
+  /** --explain only: what could not be known on this node (ads gone, scratch dir assumed), in words. */
+  readonly unknowns?: readonly string[];
 }

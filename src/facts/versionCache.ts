@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { familyFromBasename, familyFromVersionText } from '../invocation/families/index';
 import type { FamilyId } from '../invocation/flagTable';
 import type { Invocation } from '../invocation/model';
-import { lineNeedsVersion, parseForRuntime } from '../decide/rules/compat';
+import { parseForRuntime } from '../decide/rules/compat';
 
 export const CACHE_DIR = '/var/cache/condor-job-wrapper';
 export const PROBE_TIMEOUT_MS = 5000;
@@ -240,24 +240,34 @@ export function probeRuntimeVersion(path: string): RuntimeVersion | undefined {
 }
 
 /**
- * The starter's line parsed with the installed runtime's flag table. The cache is read first
- * (no subprocess); on a miss the runtime is asked for its version only when the line has a flag
- * whose handling differs by version (`mayProbe` false for --explain, which runs nothing).
+ * The starter's line parsed with the installed runtime's flag table. Family and version come
+ * from the root-written cache, else from one `--version` probe (SPEC S2: never from the basename
+ * alone: `singularity` is Apptainer's compatibility name as well as SingularityCE's and 2.6's).
+ * Only a runtime that cannot answer falls back to its name. `mayProbe` is false for --explain,
+ * which runs nothing.
  */
-export function parseStarterLine(command: readonly string[], gpuFlag: string, mayProbe: boolean): { invocation: Invocation; runtimeVersion: RuntimeVersion } {
+export function parseStarterLine(command: readonly string[], mayProbe: boolean): { invocation: Invocation; runtimeVersion: RuntimeVersion } {
   const program = command[0] ?? '';
-  const known = lookupRuntimeVersion(program, { probe: false });
-  const reprobe = (): RuntimeVersion => (mayProbe && known.source === 'basename' ? probeRuntimeVersion(program) : undefined) ?? known;
+  const cached = lookupRuntimeVersion(program, { probe: false });
+  const known = cached.source === 'basename' && mayProbe ? (probeRuntimeVersion(program) ?? cached) : cached;
   let invocation: Invocation;
   try {
     invocation = parseForRuntime(command, known.family);
   } catch (e) {
-    // A spelling only another family has (2.6's --wdir under the name `singularity`): ask the runtime.
-    const probed = reprobe();
-    if (probed === known || probed.family === known.family) throw e;
-    return { invocation: parseForRuntime(command, probed.family), runtimeVersion: probed };
+    // --explain without a cache: a spelling only another family has (2.6's --wdir) names it.
+    if (known.source !== 'basename' || mayProbe) throw e;
+    const other = (['singularity2', 'apptainer', 'singularity3'] as const).find((fam) => fam !== known.family && parsesAs(command, fam));
+    if (other === undefined) throw e;
+    return { invocation: parseForRuntime(command, other), runtimeVersion: { family: other, source: 'basename' } };
   }
-  if (known.source !== 'basename' || !lineNeedsVersion(invocation, gpuFlag)) return { invocation, runtimeVersion: known };
-  const probed = reprobe();
-  return { invocation: probed.family === invocation.family ? invocation : parseForRuntime(command, probed.family), runtimeVersion: probed };
+  return { invocation, runtimeVersion: known };
+}
+
+function parsesAs(command: readonly string[], family: FamilyId): boolean {
+  try {
+    parseForRuntime(command, family);
+    return true;
+  } catch {
+    return false;
+  }
 }

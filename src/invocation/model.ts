@@ -58,6 +58,12 @@ export function allFlags(inv: Invocation): Flag[] {
   return inv.flags.flatMap((g) => g.flags);
 }
 
+/** The value of the first action flag with `meaning` (e.g. the line's -W), if any. */
+export function flagValueOf(inv: Invocation, meaning: FlagMeaning): string | undefined {
+  for (const f of allFlags(inv)) if (f.def.meaning === meaning && f.value !== undefined) return f.value;
+  return undefined;
+}
+
 export function hasMeaning(inv: Invocation, meaning: FlagMeaning): boolean {
   return allFlags(inv).some((f) => f.def.meaning === meaning);
 }

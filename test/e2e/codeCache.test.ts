@@ -5,7 +5,8 @@
 
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { installWrapper, IN_CI, nodeBinaries, runWrapper, standin } from './harness';
+import { join } from 'node:path';
+import { installWrapper, IN_CI, nodeBinaries, runWrapper, standin, tempDir } from './harness';
 
 const isRoot = process.getuid?.() === 0;
 const CONDORUSER = 1001;
@@ -61,6 +62,21 @@ if (!isRoot && !IN_CI) {
       expect(state(wrapper)).toBe('rejected by V8 (stale)');
       job();
       writeFileSync(file, good);
+      expect(state(wrapper)).toBe('used');
+    });
+
+    it('a site CJW_IMAGE_ALLOW without CJW_DEFAULT_IMAGE: the warm-up still runs the whole job path', () => {
+      const cfg = join(tempDir('cjw-cc-'), 'site.env');
+      writeFileSync(cfg, 'CJW_MODE=REQUIRED\nCJW_IMAGE_ALLOW=/cvmfs/singularity.opensciencegrid.org/**\n', { mode: 0o644 });
+      const kib = (out: string): number => Number(/code cache: wrote \S+ \((\d+) KiB/.exec(out)?.[1] ?? 'NaN');
+      const restricted = runWrapper(['--config', cfg, '--check'], { wrapper }).stdout;
+      // Before: the warm-up's own image was refused ("the warm-up decision stopped: … matches no
+      // CJW_IMAGE_ALLOW glob") and the cache lacked the rest of the job path (182 KiB, not 217).
+      expect(restricted).toMatch(/ok {4}code cache: wrote /);
+      expect(restricted).not.toContain('stopped');
+      const open = runWrapper(['--check'], { wrapper }).stdout;
+      expect(open).not.toContain('stopped');
+      expect(kib(restricted)).toBeGreaterThanOrEqual(kib(open) - 4);
       expect(state(wrapper)).toBe('used');
     });
 

@@ -2,7 +2,7 @@
 // starter gave, with the wrapper's pid, and no Node process is left; on every supported Node.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installWrapper, IN_CI, nodeBinaries, runWrapper, STATIC_BASH, standin, tempDir, withStaticFront } from './harness';
 
@@ -232,5 +232,109 @@ describe('the front and a job\'s LD_PRELOAD', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('ran\n');
+  });
+});
+
+// Issue 16 (first deployment), items 1, 12 and 13, through the bundle on one Node.
+describe('first deployment findings, through the bundle', () => {
+  const node = nodeBinaries()[0];
+  const wrapper = installWrapper(node?.path ?? '/usr/bin/node');
+
+  /** HTCondor 25.14.1's default line (shared/pool/README.md, "Verified"), in a fresh slot dir. */
+  function slot(): { slotDir: string; scratch: string; errorFile: string; env: Record<string, string> } {
+    const slotDir = tempDir('cjw-slot-');
+    const scratch = join(slotDir, 'scratch');
+    mkdirSync(scratch);
+    // The job ad names the image the lines below use: a line that agrees with it is the starter's (SPEC S2).
+    writeFileSync(join(scratch, '.job.ad'), `Owner = "condoruser"\nSingularityImage = "${IMG}"\n`);
+    const errorFile = join(scratch, '.job_wrapper_failure');
+    return { slotDir, scratch, errorFile, env: { _CONDOR_SCRATCH_DIR: scratch, _CONDOR_WRAPPER_ERROR_FILE: errorFile, _CONDOR_JOB_AD: join(scratch, '.job.ad'), PATH: '/usr/bin:/bin' } };
+  }
+  const line25 = (rt: string, s: { slotDir: string; scratch: string }, image: string, payload: string[]): string[] =>
+    [rt, '-s', 'exec', '-S', '/tmp', '-S', '/var/tmp', '-W', s.scratch, '--pwd', s.scratch, '-B', s.slotDir, '--home', s.scratch, '-C', image, ...payload];
+
+  describe('item 1: a container universe image transferred into the scratch dir (-C busybox-sandbox)', () => {
+    const site = tempDir('cjw-site-');
+    const nodeCopy = join(site, 'img', 'busybox-sandbox');
+    mkdirSync(nodeCopy, { recursive: true });
+    const config = join(site, 'wrapper.env');
+    writeFileSync(config, `CJW_IMAGE_ALLOW=${site}/img/*\nCJW_NESTED=no\n`);
+
+    it('runs the node\'s own copy of the job ad\'s allowed ContainerImage', () => {
+      const rt = standin('apptainer');
+      const s = slot();
+      mkdirSync(join(s.scratch, 'busybox-sandbox'));
+      // As HTCondor 25.14.1 writes it for a transferred image (seen on the pool).
+      writeFileSync(join(s.scratch, '.job.ad'), `ContainerImage = "busybox-sandbox"\nContainerImageFullPath = "${nodeCopy}"\nContainerImageSource = "cedar"\nOwner = "condoruser"\n`);
+      const r = runWrapper(['--config', config, '--', ...line25(rt.path, s, 'busybox-sandbox', ['/bin/echo', 'ok'])], { wrapper, env: s.env, cwd: s.scratch });
+      expect(r.stderr).toBe('');
+      expect([r.status, r.stdout]).toEqual([0, 'ok\n']);
+      // (Apptainer 1.4 compat also drops -S /tmp: the slot dir bound at its own path lies below it.)
+      const want = line25(rt.path, s, nodeCopy, ['/bin/echo', 'ok']);
+      want.splice(want.indexOf('-S'), 2);
+      expect(rt.argv()).toEqual(want);
+    });
+
+    it('holds the job (65) naming transfer_container = false when the ad\'s image is not allowed', () => {
+      const rt = standin('apptainer');
+      const s = slot();
+      mkdirSync(join(s.scratch, 'busybox-sandbox'));
+      const mine = tempDir('cjw-mine-');
+      writeFileSync(join(s.scratch, '.job.ad'), `ContainerImage = "busybox-sandbox"\nContainerImageFullPath = "${mine}"\n`);
+      const r = runWrapper(['--config', config, '--', ...line25(rt.path, s, 'busybox-sandbox', ['/bin/echo', 'ok'])], { wrapper, env: s.env, cwd: s.scratch });
+      expect(r.status).toBe(65);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('condor-job-wrapper: job error: image busybox-sandbox: came with the job');
+      expect(r.stderr).toContain('submit with transfer_container = false');
+      expect(readFileSync(s.errorFile, 'utf8')).toContain('transfer_container = false');
+      expect(existsSync(join(rt.dir, 'argv.nul'))).toBe(false);
+    });
+  });
+
+  it('item 13: --no-home becomes --home SCRATCH:INSIDE, and copies of bind-path variables are dropped', () => {
+    const rt = standin('apptainer');
+    const s = slot();
+    const line = [rt.path, '-s', 'exec', '-W', s.scratch, '--pwd', '/srv/scratch', '-B', `${s.slotDir}:/srv`, '--no-home', '-C', IMG, '/bin/true'];
+    const env = { ...s.env, APPTAINERENV_APPTAINER_BINDPATH: '/etc', SINGULARITYENV_SINGULARITY_BIND: '/root', APPTAINERENV_KEEP: 'kept' };
+    const r = runWrapper(line, { wrapper, env, cwd: s.scratch });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const got = rt.argv();
+    expect(got).not.toContain('--no-home');
+    expect(got.join(' ')).toContain(`--home ${s.scratch}:/srv/scratch -C`);
+    const e = rt.env();
+    expect(e.has('APPTAINERENV_APPTAINER_BINDPATH')).toBe(false);
+    expect(e.has('SINGULARITYENV_SINGULARITY_BIND')).toBe(false);
+    expect(e.get('APPTAINERENV_KEEP')).toBe('kept');
+  });
+
+  it('item 12: with an inside hook, nothing of the launcher\'s watchdog is left beside the payload (40 runs)', () => {
+    const t = 5000 + (process.pid % 4000);
+    const site = tempDir('cjw-site-');
+    const inside = join(site, 'inside.d');
+    mkdirSync(inside);
+    writeFileSync(join(inside, '10-quick'), '#!/bin/sh\ntrue\n', { mode: 0o755 });
+    const config = join(site, 'wrapper.env');
+    writeFileSync(config, `CJW_INSIDE_DIR=${inside}\nCJW_HOOK_TIMEOUT=${String(t)}\nCJW_NESTED=no\n`);
+    // The stand-in runs the payload on the host: it stands for the read-only hook bind with a symlink.
+    const rt = standin('apptainer');
+    renameSync(rt.path, join(rt.dir, 'standin'));
+    writeFileSync(rt.path, `#!/bin/sh\nfor a; do case $a in *'/inside.d:ro') d=\${a#*:}; d=\${d%:ro}; rmdir "$d" && ln -s "\${a%%:*}" "$d" ;; esac; done\nexec "\${0%/*}/standin" "$@"\n`, { mode: 0o755 });
+    const probe = 'read -r kids < /proc/$$/task/$$/children || true; echo "children:[$kids]"';
+    // A race: against the old launcher this failed in one of two 20-run tries, hence 40.
+    for (let i = 0; i < 40; i++) {
+      const s = slot();
+      const r = runWrapper(['--config', config, '--', rt.path, '-s', 'exec', '-W', s.scratch, '--pwd', s.scratch, '-B', s.slotDir, '-C', IMG, '/bin/sh', '-c', probe], { wrapper, env: s.env, cwd: s.scratch });
+      expect([r.status, r.stderr, r.stdout]).toEqual([0, '', 'children:[]\n']);
+    }
+    const left = readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${String(t)}\0`;
+      } catch {
+        return false;
+      }
+    });
+    for (const p of left) process.kill(Number(p), 'SIGKILL');
+    expect(left).toEqual([]);
   });
 });

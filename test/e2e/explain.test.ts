@@ -57,7 +57,7 @@ function expectNothingRan(rt: Standin, s: Site, payloadMarker: string): void {
   expect(readdirSync(s.scratch)).toEqual(['.job_wrapper_failure']); // not removed, no launcher dir
 }
 
-const TOP_KEYS = ['argv', 'binds', 'changes', 'contained', 'dispatch', 'envDiff', 'explain', 'hooks', 'negotiation', 'outcome', 'runtime', 'scratch', 'warnings'];
+const TOP_KEYS = ['argv', 'binds', 'changes', 'contained', 'dispatch', 'dispatchReason', 'envDiff', 'explain', 'hooks', 'negotiation', 'outcome', 'runtime', 'scratch', 'unknown', 'warnings'];
 
 /** The documented shape, checked field by field (types, not values). */
 function expectShape(j: Record<string, unknown>): void {
@@ -195,11 +195,59 @@ describe.each(nodeBinaries())('--explain, bundle on $label', ({ path: nodePath }
     expect(j.warnings).toContain(j.scratch.assumed);
   });
 
+  // Issue 16, item 11: a line copied from a StarterLog, run with the starter's environment on a
+  // node where the job's slot dir and ads are gone, failed with "job ad …: cannot read it: ENOENT"
+  // (rc 65). It explains what it can, says what it could not know, and exits 0.
+  it('a StarterLog line with the starter\'s environment, the job gone: explained, exit 0, the unknowns said', () => {
+    const rt = standin('apptainer');
+    const s = site('');
+    const gone = join(s.base, 'execute', 'dir_19537');
+    const line = [rt.path, '-s', 'exec', '-S', '/tmp', '-S', '/var/tmp', '-W', `${gone}/scratch`, '--pwd', '/srv/scratch', '-B', `${gone}:/srv`, '--home', `${gone}/scratch`, '-C', s.image, '/srv//scratch/job.sh'];
+    const env = { _CONDOR_SCRATCH_DIR: `${gone}/scratch`, _CONDOR_JOB_AD: `${gone}/scratch/.job.ad`, _CONDOR_MACHINE_AD: `${gone}/scratch/.machine.ad`, PATH: '/usr/bin:/bin' };
+    const r = runWrapper(['--explain', '--json', '--config', s.config, '--', ...line], { wrapper, env, cwd: '/tmp' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout) as { outcome: { kind: string }; unknown: string[]; argv: string[]; hooks: { stage: string }[] };
+    expectShape(j);
+    expect(j.outcome.kind).toBe('exec-runtime');
+    expect(j.unknown).toEqual([
+      `job ad ${gone}/scratch/.job.ad: cannot read it: ENOENT; not known: which -B the job requested (SingularityBind; every -B is taken as the site's), the job's image (ContainerImage, SingularityImage) and request`,
+      `machine ad ${gone}/scratch/.machine.ad: cannot read it: ENOENT; not known: the GPUs assigned to the slot (AssignedGPUs)`,
+      `the scratch dir ${gone}/scratch is not a directory on this node (the job is gone?): what is in it (a transferred image, the ads) could not be looked at`,
+    ]);
+    // The inside launcher goes where the line's slot-dir bind carries the scratch dir.
+    expect(j.argv).toContain('/srv/scratch/.condor-job-wrapper/launcher.sh');
+    expect(j.hooks.map((h) => h.stage)).toEqual(['setup', 'test', 'inside']);
+    expectNothingRan(rt, s, join(s.base, 'never'));
+    const text = runWrapper(['--explain', '--config', s.config, '--', ...line], { wrapper, env, cwd: '/tmp' });
+    expect(text.status).toBe(0);
+    expect(text.stdout).toContain(`could not know (the decision above is made without it):\n  job ad ${gone}/scratch/.job.ad: cannot read it: ENOENT`);
+  });
+
+  // Issue 16, item 11: a minimal line run from /tmp on a site with inside hooks gave a false node
+  // error (78, "scratch dir not bound"): the scratch dir was only assumed.
+  it('a minimal `-s exec -C IMAGE /bin/true` from /tmp with inside hooks: no false node error', () => {
+    const rt = standin('apptainer');
+    const s = site('');
+    const cwd = tempDir('cjw-explain-cwd-');
+    const r = runWrapper(['--explain', '--json', '--config', s.config, '--', rt.path, '-s', 'exec', '-C', s.image, '/bin/true'], { wrapper, env: { PATH: '/usr/bin:/bin' }, cwd });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout) as { outcome: { kind: string }; unknown: string[]; warnings: string[]; argv: string[] };
+    expect(j.outcome.kind).toBe('exec-runtime');
+    expect(j.argv).toEqual([rt.path, '-s', 'exec', '-C', s.image, '/bin/true']);
+    expect(j.unknown).toContain(`no _CONDOR_SCRATCH_DIR and no -W on the line: --explain assumed the current directory ${cwd} is the scratch dir`);
+    expect(j.warnings).toEqual([`--explain could not place the inside launcher: no bind on the line carries the assumed scratch dir ${cwd}`]);
+  });
+
   it('passthrough (sshd): explained, nothing read or changed', () => {
-    const r = runWrapper(['--explain', '--json', '--', '/usr/sbin/sshd', '-i'], { wrapper });
+    // A root-owned sshd outside the job's directories: what condor_ssh_to_job runs.
+    const sshd = standin('sshd').path;
+    const r = runWrapper(['--explain', '--json', '--', sshd, '-i'], { wrapper });
     const j = JSON.parse(r.stdout) as Record<string, unknown>;
     expectShape(j);
-    expect(j).toMatchObject({ dispatch: 'passthrough', outcome: { kind: 'exec-passthrough' }, negotiation: null, runtime: null, argv: ['/usr/sbin/sshd', '-i'], changes: [], envDiff: [] });
+    expect(j).toMatchObject({ dispatch: 'passthrough', outcome: { kind: 'exec-passthrough' }, negotiation: null, runtime: null, argv: [sshd, '-i'], changes: [], envDiff: [] });
+    expect(j.dispatchReason).toMatch(/is the sshd of condor_ssh_to_job \(.*root-owned/);
   });
 });
 

@@ -42,7 +42,7 @@ function job(hooks: { setup?: Record<string, string>; test?: Record<string, stri
   const errorFile = join(scratch, '.job_wrapper_failure');
   return {
     dir, scratch, image, rt, errorFile, config,
-    line: (payload = ['/bin/echo', 'PAYLOAD']) => ['--config', config, rt.path, 'exec', '-B', `${scratch}:/srv`, '--pwd', '/srv', image, ...payload],
+    line: (payload = ['/bin/echo', 'PAYLOAD']) => ['--config', config, rt.path, 'exec', '-W', scratch, '-B', `${scratch}:/srv`, '--pwd', '/srv', image, ...payload],
     env: (extra = {}) => ({ _CONDOR_SCRATCH_DIR: scratch, _CONDOR_WRAPPER_ERROR_FILE: errorFile, _CONDOR_SLOT: 'slot1_3', JOB_SECRET: 'from-the-job', PATH: '/job/bin:/usr/bin:/bin', ...extra }),
   };
 }
@@ -120,6 +120,82 @@ describe.each(nodeBinaries())('hooks through the bundle on $label', ({ path: nod
     expect(noProcess(node[0] ?? '')).toBe(true);
   });
 
+  // Issue 14 item 8: hooks die with the wrapper however it ends. The hook records its pid, a
+  // child in its group, a child that left by setsid, and the private hooks directory.
+  const TREE = 'echo $$ > "$CJW_SCRATCH/../hook"; dirname "$CJW_HOOK_OUTPUT" > "$CJW_SCRATCH/../outdir"; sleep 93 & echo $! > "$CJW_SCRATCH/../child"; setsid sleep 94 & echo $! > "$CJW_SCRATCH/../escaper"; echo started > "$CJW_SCRATCH/../started"; sleep 95';
+
+  async function startTree(j: Job, detached: boolean): Promise<{ front: ReturnType<typeof spawn>; stderr: () => string; exited: Promise<number | null> }> {
+    const front = spawn(wrapper, j.line(), { env: j.env(), cwd: j.scratch, stdio: ['ignore', 'ignore', 'pipe'], detached });
+    let err = '';
+    front.stderr?.on('data', (c: Buffer) => { err += c.toString('utf8'); });
+    const exited = new Promise<number | null>((res) => { front.on('close', (code, sig) => { res(code ?? (sig === null ? null : 128)); }); });
+    for (let i = 0; i < 200 && !existsSync(join(j.dir, 'started')); i++) await sleep(50);
+    expect(existsSync(join(j.dir, 'started'))).toBe(true);
+    return { front, stderr: () => err, exited };
+  }
+
+  async function expectTreeGone(j: Job): Promise<void> {
+    // The watchdog acts on EOF; give it time on a loaded machine (2 cores shared by many runs).
+    const pids = ['hook', 'child', 'escaper'].map((f) => readFileSync(join(j.dir, f), 'utf8').trim());
+    const outDir = readFileSync(join(j.dir, 'outdir'), 'utf8').trim();
+    for (let i = 0; i < 200 && (pids.some((p) => !noProcess(p)) || existsSync(outDir)); i++) await sleep(50);
+    const alive = pids.filter((p) => !noProcess(p)).map((p) => `${p}: ${readFileSync(`/proc/${p}/stat`, 'utf8').trim()}`);
+    expect(alive).toEqual([]);
+    expect(outDir).toMatch(/^\/tmp\/cjw-hooks-/);
+    expect(existsSync(outDir)).toBe(false);
+  }
+
+  function nodeOf(frontPid: number | undefined): number {
+    const pid = String(frontPid);
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter((p) => p !== '' && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--cjw-front-v1'));
+    expect(kids).toHaveLength(1);
+    return Number(kids[0]);
+  }
+
+  it('Node killed by SIGKILL during a setup hook: the hook tree dies, its directory goes, the message names signal 9 (69)', async () => {
+    const j = job({ setup: { '10-hang': TREE } });
+    const t = await startTree(j, false);
+    process.kill(nodeOf(t.front.pid), 'SIGKILL');
+    const code = await t.exited;
+    await expectTreeGone(j);
+    expect(code).toBe(69);
+    const line = "condor-job-wrapper: node error: the wrapper's Node process";
+    expect(t.stderr()).toMatch(new RegExp(`^${line} \\(${nodePath.replace(/[/.]/g, '\\$&')}\\): killed by signal 9 \\(SIGKILL\\) before it decided; the job was not started\\n$`));
+    expect(t.stderr()).not.toContain('internal error');
+    expect(readFileSync(j.errorFile, 'utf8')).toBe(t.stderr());
+    expect(existsSync(join(j.rt.dir, 'argv.nul'))).toBe(false);
+  });
+
+  it('the whole process group SIGKILLed during a setup hook: the hook tree dies and its directory goes', async () => {
+    const j = job({ setup: { '10-hang': TREE } });
+    const t = await startTree(j, true);
+    process.kill(-(t.front.pid ?? 0), 'SIGKILL');
+    await t.exited;
+    await expectTreeGone(j);
+    expect(existsSync(join(j.rt.dir, 'argv.nul'))).toBe(false);
+  });
+
+  it('the whole process group SIGTERMed during a setup hook: the hook tree dies, and the line names signal 15', async () => {
+    const j = job({ setup: { '10-hang': TREE } });
+    const t = await startTree(j, true);
+    process.kill(-(t.front.pid ?? 0), 'SIGTERM');
+    await t.exited;
+    await expectTreeGone(j);
+    const line = 'condor-job-wrapper: node error: setup hook 10-hang: the wrapper was stopped by signal 15 (SIGTERM) while the hook ran; the hook and what it started were killed\n';
+    expect(t.stderr()).toBe(line);
+    expect(readFileSync(j.errorFile, 'utf8')).toBe(line);
+    expect(existsSync(join(j.rt.dir, 'argv.nul'))).toBe(false);
+  });
+
+  it('CJW_HOOK_TIMEOUT kills the whole tree, also a child that left the group with setsid', async () => {
+    const j = job({ setup: { '10-hang': TREE } }, 'CJW_HOOK_TIMEOUT=1\n');
+    const t = await startTree(j, false);
+    const code = await t.exited;
+    expect(code).toBe(69);
+    await expectTreeGone(j);
+    expect(t.stderr()).toBe('condor-job-wrapper: node error: setup hook 10-hang: killed after the 1 s timeout (CJW_HOOK_TIMEOUT)\n');
+  });
+
   it('a hook writing 20 MB to stdout and stderr neither hangs nor floods: the tail names the failure', () => {
     const j = job({ setup: { '10-chatty': 'head -c 10000000 /dev/zero | tr "\\0" "x"; head -c 10000000 /dev/zero | tr "\\0" "y" >&2; echo >&2; echo "the real reason" >&2; exit 1' } });
     const r = runWrapper(j.line(), { wrapper, env: j.env(), cwd: j.scratch });
@@ -184,7 +260,7 @@ describe.each(nodeBinaries())('hooks through the bundle on $label', ({ path: nod
   it('CJW_LOG=file: one JSON record per job, with hook results and the exit path, and no environment values', () => {
     const log = join(tempDir(), 'wrapper.log');
     const j = job({ setup: { '10-ok': 'true' } }, `CJW_LOG=file:${log}\n`);
-    writeFileSync(join(j.scratch, '.job.ad'), 'GlobalJobId = "ap.example.org#12.0#1700000000"\nOwner = "alice"\n');
+    writeFileSync(join(j.scratch, '.job.ad'), `GlobalJobId = "ap.example.org#12.0#1700000000"\nOwner = "alice"\nSingularityImage = "${j.image}"\n`);
     const r = runWrapper(j.line(), { wrapper, env: j.env({ _CONDOR_JOB_AD: join(j.scratch, '.job.ad'), X509_USER_PROXY: '/tmp/x509up_u1001' }), cwd: j.scratch });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

@@ -9,6 +9,7 @@ import {
   CONFIG_DIR,
   CONFIG_FILE,
   DEFAULT_CONFIG_FILES,
+  configProblemsOf,
   configSources,
   editDistance,
   glideinOverlay,
@@ -379,6 +380,103 @@ describe('bad values: exit 78 naming key, value and the allowed form', () => {
 
   it('a bad value overridden by a later file is not an error', () => {
     expect(parseConfig([src('/1.env', 'CJW_LOG=loud'), src('/2.env', 'CJW_LOG=syslog')]).log).toEqual({ kind: 'syslog' });
+  });
+});
+
+describe('relative paths are config errors (SPEC S8), in every path-valued key', () => {
+  // Every key whose value is (or holds) a path, with a relative value and the entry the error names.
+  const relative: [string, string][] = [
+    ['CJW_RUNTIME', 'usr/bin/apptainer'],
+    ['CJW_RUNTIME_NAMES', 'apptainer-suid,opt/sing/bin/singularity'],
+    ['CJW_PASSTHROUGH', 'bin/condor_pid_ns_init'],
+    ['CJW_DEFAULT_IMAGE', 'cvmfs/el9'],
+    ['CJW_IMAGES', 'rhel9=cvmfs/el9'],
+    ['CJW_IMAGE_ALLOW', '/cvmfs/**,tmp/images/*'],
+    ['CJW_BINDS', 'cvmfs'],
+    ['CJW_BIND_ALLOW', 'data/**'],
+    ['CJW_BIND_DENY', 'etc/**'],
+    ['CJW_TARGET_DIR', 'srv'],
+    ['CJW_SETUP_DIR', 'setup.d'],
+    ['CJW_TEST_DIR', 'test.d'],
+    ['CJW_INSIDE_DIR', 'inside.d'],
+    ['CJW_LOG', 'file:log/cjw.log'],
+    ['CJW_GLIDEIN_CONFIG', 'glidein_config'],
+  ];
+
+  it('the table covers every key of the schema whose type or meaning is a path', () => {
+    const pathTypes = new Set(['path', 'path-or-empty', 'path-list', 'bind-list', 'log']);
+    // Lists whose entries are paths by meaning, not by type (they also take basenames or URIs).
+    const byMeaning = ['CJW_RUNTIME_NAMES', 'CJW_PASSTHROUGH', 'CJW_IMAGES', 'CJW_IMAGE_ALLOW'];
+    const pathKeys = SCHEMA.filter((s) => pathTypes.has(s.type.kind) || byMeaning.includes(s.key)).map((s) => s.key).sort();
+    expect(relative.map(([k]) => k).sort()).toEqual(pathKeys);
+  });
+
+  it.each(relative)('%s=%s is refused with 78, naming the key', (key, value) => {
+    const e = caught(() => parseConfig([src('/etc/site.env', `${key}=${value}`)]));
+    expect(e.id).toBe('config.bad-value');
+    expect(e.code).toBe(78);
+    expect(e.why).toMatch(new RegExp(`^${key}=`));
+  });
+
+  it('CJW_IMAGE_ALLOW: the relative entry is named; absolute globs and listed URIs are fine', () => {
+    const e = caught(() => parseOne('CJW_IMAGE_ALLOW=/cvmfs/**,tmp/x/*'));
+    expect(e.why).toBe('CJW_IMAGE_ALLOW=/cvmfs/**,tmp/x/* is not a list of absolute paths or globs (* within a directory, ** across), or URIs: entry "tmp/x/*" is neither an absolute path nor a URI');
+    expect(parseOne('CJW_IMAGE_ALLOW=/cvmfs/**,docker://docker.io/library/*').imageAllow).toEqual(['/cvmfs/**', 'docker://docker.io/library/*']);
+  });
+
+  it('CJW_RUNTIME_NAMES and CJW_PASSTHROUGH: basenames and absolute paths are fine', () => {
+    const c = parseOne('CJW_RUNTIME_NAMES=apptainer-suid,/opt/s/bin/singularity\nCJW_PASSTHROUGH=condor_pid_ns_init');
+    expect(c.runtimeNames).toEqual(['apptainer-suid', '/opt/s/bin/singularity']);
+    expect(c.passthrough).toEqual(['condor_pid_ns_init']);
+  });
+
+  it('CJW_IMAGES: an image URI is fine', () => {
+    expect(parseOne('CJW_IMAGES=rhel9=docker://almalinux:9').images).toEqual(new Map([['rhel9', 'docker://almalinux:9']]));
+  });
+});
+
+describe('every problem at once (SPEC S8)', () => {
+  it('parseConfig: unknown keys and bad values of several files, one problem each, in file order', () => {
+    const e = caught(() => parseConfig([
+      src('/1.env', 'CJW_MODE=SOMETIMES\nCJW_BIND=/x\nCJW_IMAGE_ALLOW=tmp/*'),
+      src('/2.env', 'CJW_LOG=loud\nCJW_TARGET_DIR=srv'),
+    ]));
+    const problems = configProblemsOf(e);
+    expect(problems.map((p) => `${p.what}: ${p.why.split(' is ')[0] ?? ''}`)).toEqual([
+      'config /1.env: unknown key CJW_BIND (did you mean CJW_BINDS?)',
+      'config /1.env: CJW_MODE=SOMETIMES',
+      'config /1.env: CJW_IMAGE_ALLOW=tmp/*',
+      'config /2.env: CJW_TARGET_DIR=srv',
+      'config /2.env: CJW_LOG=loud',
+    ]);
+    for (const p of problems) expect(p.code).toBe(78);
+    // The job's one line names the first and counts the rest; the word "config" appears once.
+    expect(e.code).toBe(78);
+    expect(e.line).toBe('condor-job-wrapper: node error: config /1.env: unknown key CJW_BIND (did you mean CJW_BINDS?) (and 4 more config problems: condor-job-wrapper --check lists them)');
+  });
+
+  it('one problem: the line is exactly that problem, no count', () => {
+    const e = caught(() => parseOne('CJW_MODE=SOMETIMES'));
+    expect(configProblemsOf(e)).toHaveLength(1);
+    expect(e.line).toBe('condor-job-wrapper: node error: config /t/wrapper.env: CJW_MODE=SOMETIMES is not one of NEVER, OPTIONAL, PREFERRED, REQUIRED (any case); REQUIRED_GWMS is accepted as REQUIRED');
+  });
+
+  it('loadConfig: an unreadable drop-in and a bad value elsewhere are both reported', () => {
+    const fs = fakeFs({ [CONFIG_FILE]: 'CJW_MODE=maybe', [`${CONFIG_DIR}/a.env`]: 'CJW_NESTED=sometimes' }, [`${CONFIG_DIR}/b.env`]);
+    const problems = configProblemsOf(caught(() => loadConfig('/site.env', fs)));
+    expect(problems.map((p) => [p.id, p.what])).toEqual([
+      ['config.unreadable', `config ${CONFIG_DIR}/b.env`],
+      ['config.unreadable', 'config /site.env'],
+      ['config.bad-value', `config ${CONFIG_FILE}`],
+      ['config.bad-value', `config ${CONFIG_DIR}/a.env`],
+    ]);
+  });
+
+  it('loadConfig: a bad glidein_config value is reported with the files\' own problems', () => {
+    const fs = fakeFs({ [CONFIG_FILE]: 'CJW_GLIDEIN_CONFIG=/g/glidein_config\nCJW_LOG_LEVEL=loud', '/g/glidein_config': 'GLIDEIN_SINGULARITY_OPTS "-B /x"' });
+    const problems = configProblemsOf(caught(() => loadConfig(undefined, fs)));
+    expect(problems.map((p) => p.why.split('=')[0])).toEqual(['GLIDEIN_SINGULARITY_OPTS', 'CJW_LOG_LEVEL']);
+    expect(problems.map((p) => p.what)).toEqual(['config /g/glidein_config', `config ${CONFIG_FILE}`]);
   });
 });
 

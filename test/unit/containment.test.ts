@@ -93,6 +93,7 @@ async function outcome(s: Scenario): Promise<Outcome> {
     return { stopped: e instanceof Error ? e.message : String(e) };
   }
   if (h.kind === 'exit') return { stopped: `exit ${h.code}` };
+  if (h.kind === 'pass') return { ran: 'other', argv0: s.argv[0] ?? '' };
   const argv0 = h.argv[0] ?? '';
   return { ran: argv0 === RT ? 'runtime' : 'other', argv0 };
 }

@@ -161,7 +161,7 @@ describe('lookupRuntimeVersion / parseStarterLine: the per-job path', () => {
   it('parseStarterLine under the name singularity: a 2.6-only spelling asks the runtime (one probe)', () => {
     // The production cache is root's /var/cache: this fake runtime has no entry there.
     const s = setup('2.6.1-dist');
-    const r = parseStarterLine([s.rt, 'exec', '--wdir', '/w', '/img', '/bin/true'], '--nv', true);
+    const r = parseStarterLine([s.rt, 'exec', '--wdir', '/w', '/img', '/bin/true'], true);
     expect(r.runtimeVersion).toEqual({ family: 'singularity2', version: '2.6.1', source: 'probe' });
     expect(r.invocation.family).toBe('singularity2');
     expect(s.calls()).toBe(1);
@@ -170,17 +170,24 @@ describe('lookupRuntimeVersion / parseStarterLine: the per-job path', () => {
   it('parseStarterLine: a line whose repairs need the version probes once; --explain (mayProbe false) never', () => {
     const s = setup('2.6.1-dist');
     const line = [s.rt, '-s', 'exec', '-S', '/tmp', '-C', '/img', '/bin/true'];
-    expect(parseStarterLine(line, '--nv', false).runtimeVersion.source).toBe('basename');
+    expect(parseStarterLine(line, false).runtimeVersion.source).toBe('basename');
     expect(s.calls()).toBe(0);
-    const r = parseStarterLine(line, '--nv', true);
+    const r = parseStarterLine(line, true);
     expect(r.runtimeVersion).toEqual({ family: 'singularity2', version: '2.6.1', source: 'probe' });
     expect(r.invocation.family).toBe('singularity2');
     expect(s.calls()).toBe(1);
   });
 
-  it('parseStarterLine: Apptainer never needs a probe', () => {
-    const s = setup('apptainer version 1.3.6', 'apptainer');
-    parseStarterLine([s.rt, 'exec', '-S', '/tmp', '-C', '/img', '/bin/true'], '--nv', true);
-    expect(s.calls()).toBe(0);
+  it('parseStarterLine: on a cache miss even the name apptainer is asked once (SPEC S2: a name proves nothing)', () => {
+    const s = setup('singularity-ce version 4.1.2', 'apptainer');
+    const r = parseStarterLine([s.rt, 'exec', '-S', '/tmp', '-C', '/img', '/bin/true'], true);
+    expect(r.runtimeVersion).toEqual({ family: 'singularity3', version: '4.1.2', source: 'probe' });
+    expect(s.calls()).toBe(1);
+  });
+
+  it('parseStarterLine: a runtime that cannot answer --version falls back to its name, and says so', () => {
+    const s = setup('', 'apptainer');
+    const r = parseStarterLine([s.rt, 'exec', '-C', '/img', '/bin/true'], true);
+    expect(r.runtimeVersion).toEqual({ family: 'apptainer', source: 'basename' });
   });
 });

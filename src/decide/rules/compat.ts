@@ -144,8 +144,54 @@ export function lineNeedsVersion(inv: Invocation, gpuFlag: string): boolean {
 
 const SHARED_TMP = ['/tmp', '/var/tmp'];
 
-/** 2.6 aborts on `-S /tmp` / `-S /var/tmp` under -C: "Not mounting requested scratch directory". */
-function dropScratchOverTmp(d: Draft, inv: Invocation, rt: RuntimeKind): Draft {
+/** The destination of a `--mount` value (one CSV record: `type=bind,source=…,destination=…`). */
+export function mountDestination(spec: string): string | undefined {
+  const fields: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < spec.length; i++) {
+    const c = spec[i] ?? '';
+    if (quoted) {
+      if (c === '"' && spec[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      fields.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  fields.push(cur);
+  for (const fl of fields) {
+    const m = /^(?:destination|dst|target)=(.*)$/s.exec(fl);
+    if (m !== null) return m[1];
+  }
+  return undefined;
+}
+
+/** Where the line mounts things inside: bind and --mount destinations. */
+export function insideDestinations(inv: Invocation): string[] {
+  const out: string[] = [];
+  for (const f of allFlags(inv)) {
+    if (f.value === undefined) continue;
+    if (f.def.meaning === 'bind') for (const spec of f.value.split(',')) if (spec !== '') out.push(parseBindSpec(spec).dst);
+    if (f.def.meaning === 'mount') {
+      const dst = mountDestination(f.value);
+      if (dst !== undefined) out.push(dst);
+    }
+  }
+  return out.filter((p) => p.startsWith('/'));
+}
+
+/**
+ * `-S /tmp` / `-S /var/tmp` under -C that the runtime cannot take: 2.6 aborts on them ("Not
+ * mounting requested scratch directory"); Apptainer 1.4 (user namespace) mounts the scratch tmpfs
+ * first and then fails every bind below it ("destination … doesn't exist in container"), which is
+ * HTCondor's default line (the slot dir under /tmp, bound at its own path). `drops` says which.
+ */
+function dropScratchOverTmp(d: Draft, inv: Invocation, rt: RuntimeKind, drops: (dir: string) => boolean = () => true, why?: string): Draft {
   let draft = d;
   const flags: FlagGroup[] = [];
   for (const g of inv.flags) {
@@ -155,7 +201,7 @@ function dropScratchOverTmp(d: Draft, inv: Invocation, rt: RuntimeKind): Draft {
       continue;
     }
     const dirs = f.value.split(',');
-    const keep = dirs.filter((x) => !SHARED_TMP.includes(normalize(x)));
+    const keep = dirs.filter((x) => !(SHARED_TMP.includes(normalize(x)) && drops(normalize(x))));
     if (keep.length === dirs.length) {
       flags.push(g);
       continue;
@@ -165,7 +211,7 @@ function dropScratchOverTmp(d: Draft, inv: Invocation, rt: RuntimeKind): Draft {
       draft,
       RULE,
       `dropped ${g.raw.join(' ')}${keep.length > 0 ? ` (kept ${keep.join(',')})` : ''}`,
-      `${displayRuntime(rt)} aborts on a scratch dir over /tmp or /var/tmp under --contain ("Not mounting requested scratch directory (already mounted in container)"); the contained /tmp and /var/tmp are already private to the job`,
+      why ?? `${displayRuntime(rt)} aborts on a scratch dir over /tmp or /var/tmp under --contain ("Not mounting requested scratch directory (already mounted in container)"); the contained /tmp and /var/tmp are already private to the job`,
     );
   }
   return { ...draft, invocation: { ...inv, flags } };
@@ -313,6 +359,16 @@ export function applyCompat(d: Draft, f: Facts): Draft {
   let draft = d;
   const current = (): Invocation => draft.invocation ?? inv;
   draft = dropOrRefuseMissing(draft, current(), rt);
+  if (inv.family === 'apptainer' && isContained(current())) {
+    const hidden = insideDestinations(current()).filter(underSharedTmp);
+    draft = dropScratchOverTmp(
+      draft,
+      current(),
+      rt,
+      (dir) => hidden.some((p) => isWithin(p, dir)),
+      `${displayRuntime(rt)} mounts the scratch tmpfs over /tmp or /var/tmp before the binds, so a bind below it (${hidden.join(', ')}) fails ("destination … doesn't exist in container"); the contained /tmp and /var/tmp are already private to the job`,
+    );
+  }
   if (inv.family === 'singularity2') {
     draft = respellForSingularity2(draft, current(), rt);
     if (isContained(current())) {

@@ -4,7 +4,8 @@
 
 import type { Facts } from '../../facts/types';
 import type { FamilyId } from '../../invocation/flagTable';
-import { allFlags, type Flag, type Invocation } from '../../invocation/model';
+import { tableFor } from '../../invocation/families/index';
+import { allFlags, groupFor, type Flag, type Invocation } from '../../invocation/model';
 import { bindsOf, insidePath, isWithin, normalize, type BindSpecParts } from '../paths';
 import { addChange, type Draft } from '../plan';
 import { scratchBindOf, scratchDirOf } from './binds';
@@ -87,17 +88,33 @@ function cleansEnv(inv: Invocation): boolean {
   return allFlags(inv).some((x) => (x.def.meaning === 'cleanenv' || x.def.meaning === 'containall') && isOn(x));
 }
 
-/** `--home SCRATCH` → `--home SCRATCH:INSIDE` when the bind that carries it puts it elsewhere. */
-function homeInside(d: Draft, inv: Invocation): Draft {
+/**
+ * `--home SCRATCH` → `--home SCRATCH:INSIDE` when the bind that carries it puts it elsewhere, and
+ * `--no-home` (starters before 23.10) → the same `--home`: with `--no-home` the runtimes set HOME
+ * to the job owner's host home, which does not exist inside (S5.4).
+ */
+function homeInside(d: Draft, inv: Invocation, f: Facts): Draft {
   const binds = bindsOf(inv);
   let out = d;
   const flags = inv.flags.map((g) => {
-    const f = g.flags[0];
-    if (g.flags.length !== 1 || f === undefined || f.def.meaning !== 'home' || f.value === undefined || f.value.includes(':')) return g;
-    const inside = f.value.startsWith('/') ? insidePath(f.value, binds) : undefined;
-    if (inside === undefined || inside === normalize(f.value)) return g;
-    const moved: Flag = { ...f, value: `${f.value}:${inside}` };
-    out = addChange(out, RULE, `${g.raw.join(' ')} → ${f.name} ${moved.value ?? ''}`, `HOME inside must be the scratch dir as the job sees it (${inside}); the runtimes refuse a HOME variable, so --home carries it`);
+    const f0 = g.flags[0];
+    if (g.flags.length !== 1 || f0 === undefined) return g;
+    if (f0.def.meaning === 'no-home') {
+      const scratch = scratchDirOf(inv, f);
+      const inside = insidePath(scratch, binds);
+      const def = tableFor(inv.family).actions[inv.action.join(' ')]?.find((x) => x.meaning === 'home');
+      // Not bound (no starter builds such a line) or no --home in this action: left as it is.
+      if (inside === undefined || def === undefined || /[,:]/.test(scratch) || /[,:]/.test(inside)) return g;
+      const spec = inside === scratch ? scratch : `${scratch}:${inside}`;
+      const home = groupFor(def, spec);
+      out = addChange(out, RULE, `${g.raw.join(' ')} → ${home.raw.join(' ')}`, `with --no-home the runtime sets HOME to the job owner's host home, which does not exist inside; HOME inside must be the scratch dir as the job sees it (${inside}), and the runtimes refuse a HOME variable, so --home carries it`);
+      return home;
+    }
+    if (f0.def.meaning !== 'home' || f0.value === undefined || f0.value.includes(':')) return g;
+    const inside = f0.value.startsWith('/') ? insidePath(f0.value, binds) : undefined;
+    if (inside === undefined || inside === normalize(f0.value)) return g;
+    const moved: Flag = { ...f0, value: `${f0.value}:${inside}` };
+    out = addChange(out, RULE, `${g.raw.join(' ')} → ${f0.name} ${moved.value ?? ''}`, `HOME inside must be the scratch dir as the job sees it (${inside}); the runtimes refuse a HOME variable, so --home carries it`);
     return groupOfFlag(moved);
   });
   return { ...out, invocation: { ...inv, flags } };
@@ -106,7 +123,7 @@ function homeInside(d: Draft, inv: Invocation): Draft {
 export function applyEnv(d: Draft, f: Facts): Draft {
   const inv0 = d.invocation;
   if (inv0 === undefined) return d;
-  let out = homeInside(d, inv0);
+  let out = homeInside(d, inv0, f);
   const inv = out.invocation ?? inv0;
   const env = new Map(out.env);
   const prefixes = activePrefixes(inv.family);
@@ -120,6 +137,16 @@ export function applyEnv(d: Draft, f: Facts): Draft {
   for (const k of behaviour) env.delete(k);
   if (behaviour.length > 0) {
     change(`removed ${names(behaviour)} from the runtime's environment`, 'the runtime reads these like flags (binds, containment, home, overlays); they came from the job\'s environment, which must not change the site\'s line behind its back');
+  }
+  // ... and their copies (APPTAINERENV_APPTAINER_BINDPATH): inside they are the plain variable,
+  // which would steer a nested run there the same way.
+  const behaviourCopies = [...env.keys()].filter((k) => {
+    const c = copyOf(k);
+    return c !== undefined && isRuntimeBehaviourVar(c.inner);
+  });
+  for (const k of behaviourCopies) env.delete(k);
+  if (behaviourCopies.length > 0) {
+    change(`removed ${names(behaviourCopies)}`, 'copies of the runtime\'s behaviour variables: the runtime passes each inside as the plain variable (binds, containment, home, overlays), where it would steer a nested run behind the site\'s back');
   }
 
   // 2. CJW_ENV_DROP: the variable and its copies; GPU visibility stays.
@@ -204,6 +231,24 @@ export function applyEnv(d: Draft, f: Facts): Draft {
   }
   const setOrigin = f.config.origins.get('CJW_ENV_SET') ?? 'default';
   for (const [k, v] of f.config.envSet) setInside(k, v, `CJW_ENV_SET (${setOrigin}), applied last`);
+
+  // 7. Apptainer reads SINGULARITYENV_X too, but prints an INFO for each one that has no
+  // APPTAINERENV_X and two WARNINGs when both differ (1.4.5, even with -q); an equal pair is
+  // silent. Pair each copy with its APPTAINERENV_ one, whose value wins (as in the runtime).
+  if (family === 'apptainer') {
+    const paired: string[] = [];
+    for (const [k, v] of [...env]) {
+      // Never create a copy of a runtime behaviour variable (that is the drop rules' business).
+      if (!k.startsWith('SINGULARITYENV_') || isRuntimeBehaviourVar(k.slice('SINGULARITYENV_'.length))) continue;
+      const ak = `APPTAINERENV_${k.slice('SINGULARITYENV_'.length)}`;
+      const a = env.get(ak);
+      if (a === v) continue;
+      if (a === undefined) env.set(ak, v);
+      else env.set(k, a);
+      paired.push(k);
+    }
+    if (paired.length > 0) change(`paired ${names(paired)} with equal APPTAINERENV_ copies`, 'Apptainer prints an INFO on the job\'s stderr for every SINGULARITYENV_ copy without an APPTAINERENV_ one, and two WARNINGs when both differ; an equal pair is silent, and the APPTAINERENV_ value wins as in the runtime');
+  }
 
   return { ...out, env, ...(insideEnv.size > 0 ? { insideEnv } : {}) };
 }

@@ -9,6 +9,7 @@ import { tableFor } from '../../invocation/families/index';
 import { CONDOR_LAUNCHER, groupFor, type Invocation } from '../../invocation/model';
 import { bindsOf, insidePath, normalize } from '../paths';
 import { addChange, addWarning, type Draft, type LauncherPlan } from '../plan';
+import { scratchDirOf } from './binds';
 import type { Rule } from './index';
 
 export const RULE = 'launcher';
@@ -42,8 +43,15 @@ export function insertLauncher(d: Draft, f: Facts): Draft {
     const skipped = addChange({ ...d, hooks: d.hooks.filter((h) => h.stage !== 'inside') }, RULE, 'no inside launcher', `the runtime action is "${inv.action.join(' ')}", not exec: the payload is not a command the launcher could run`);
     return addWarning(skipped, `inside hooks and inside environment fix-ups not applied: the runtime action is "${inv.action.join(' ')}", not exec`);
   }
-  const scratch = scratchOnHost(f);
+  // The starter's scratch dir: its variable, else the line's -W (a StarterLog line in --explain).
+  const scratch = scratchDirOf(inv, f);
   const scratchInside = insidePath(scratch, bindsOf(inv));
+  if (scratchInside === undefined && f.scratch?.assumed !== undefined) {
+    // --explain without a starter: the scratch dir is a guess, so its absence from the binds says
+    // nothing about the node (SPEC S9: say what could not be known, do not invent an error).
+    const unplaced = addChange(d, RULE, 'inside launcher not placed', `${f.scratch.assumed}, and no bind on the line carries ${scratch}: where the launcher would run inside is not known; with the starter's real line and _CONDOR_SCRATCH_DIR it goes into SCRATCH/${LAUNCHER_DIR}/`);
+    return addWarning(unplaced, `--explain could not place the inside launcher: no bind on the line carries the assumed scratch dir ${scratch}`);
+  }
   if (scratchInside === undefined) {
     throw new WrapperError('inside.unreachable', 'inside hooks (CJW_INSIDE_DIR) or inside environment', `the scratch dir ${scratch} is not bound into the container, so the launcher in it cannot be reached`);
   }

@@ -1,6 +1,7 @@
 // Nested runs (SPEC S5.1): inside a container the runtime cannot make new PID or devpts
 // namespaces ("Multiple devpts instances unsupported"), and a setuid runtime cannot start at all
 // for a normal user ("Failed to set effective UID to 0"). Fit the line, or say so clearly.
+// Exception, verified on Apptainer 1.4.5: an unprivileged Apptainer keeps -C nested.
 
 import { WrapperError } from '../../errors';
 import type { FlagDef, FlagMeaning } from '../../invocation/flagTable';
@@ -81,9 +82,19 @@ export function userNamespaceWhenSetuidNested(d: Draft, inv: Invocation, f: Fact
   );
 }
 
+/**
+ * An unprivileged (user-namespace) Apptainer makes its own PID namespace inside a container: on
+ * 1.4.5 an inner `-C` works nested and its payload gets a new PID namespace (test/runtime/nested.test.ts).
+ * Replacing -C there would only lose that isolation, so -C and --pid stay.
+ */
+export function keepsContainAllNested(inv: Invocation, f: Facts): boolean {
+  return inv.family === 'apptainer' && f.nested?.runtimeSetuid?.setuid === false;
+}
+
 export function applyNested(d: Draft, f: Facts): Draft {
   const inv = d.invocation;
   if (inv === undefined || f.nested?.inside !== true) return d;
+  if (keepsContainAllNested(inv, f)) return d;
   const draft = dropContainAllWhenNested(d, inv, f.nested.evidence);
   return userNamespaceWhenSetuidNested(draft, draft.invocation ?? inv, f);
 }

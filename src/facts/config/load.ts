@@ -61,6 +61,27 @@ function errnoOf(e: unknown): string {
   return String(e);
 }
 
+/**
+ * Every problem of the config files at once (SPEC S8): the error itself names the first (so the
+ * job's one line stays one line) and counts the rest; `problems` holds each one for --check.
+ */
+export class ConfigProblems extends WrapperError {
+  readonly problems: readonly WrapperError[];
+
+  constructor(problems: readonly WrapperError[]) {
+    const [first, ...rest] = problems;
+    if (first === undefined) throw new Error('ConfigProblems needs at least one problem');
+    const more = rest.length === 0 ? '' : ` (and ${rest.length} more config problem${rest.length === 1 ? '' : 's'}: condor-job-wrapper --check lists them)`;
+    super(first.id, first.what, `${first.why}${more}`, { code: first.code });
+    this.problems = problems;
+  }
+}
+
+/** The problems a config error stands for: each one of a ConfigProblems, else the error itself. */
+export function configProblemsOf(e: WrapperError): readonly WrapperError[] {
+  return e instanceof ConfigProblems ? e.problems : [e];
+}
+
 function unreadable(path: string, e: unknown): WrapperError {
   return new WrapperError('config.unreadable', `config ${path}`, `cannot read it: ${errnoOf(e)}`);
 }
@@ -89,33 +110,79 @@ function byteOrder(a: string, b: string): number {
 /**
  * Reads the configuration files in precedence order. The standard files may be absent (defaults
  * apply); a file named on the command line must exist; any existing file that cannot be read is
- * an error rather than silently ignored.
+ * an error rather than silently ignored. Every unreadable file is reported, not only the first.
  */
 export function configSources(extraFile: string | undefined, fs: ConfigFs): ConfigSource[] {
-  const out: ConfigSource[] = [];
-  if (exists(CONFIG_FILE, fs)) out.push(readSource(CONFIG_FILE, fs));
-  if (exists(CONFIG_DIR, fs)) {
-    let names: string[];
-    try {
-      names = fs.readdir(CONFIG_DIR);
-    } catch (e) {
-      throw unreadable(CONFIG_DIR, e);
-    }
-    // Like the shell glob *.env: dot files (editor leftovers) do not match.
-    const dropIns = names.filter((n) => n.endsWith('.env') && !n.startsWith('.')).sort(byteOrder);
-    for (const name of dropIns) out.push(readSource(`${CONFIG_DIR}/${name}`, fs));
-  }
-  if (extraFile !== undefined) out.push(readSource(extraFile, fs));
+  const problems: WrapperError[] = [];
+  const out = readSources(extraFile, fs, problems);
+  if (problems.length > 0) throw new ConfigProblems(problems);
   return out;
 }
 
-/** configSources, then the glidein_config the files name (if any), then parseConfig. */
+function readSources(extraFile: string | undefined, fs: ConfigFs, problems: WrapperError[]): ConfigSource[] {
+  const out: ConfigSource[] = [];
+  const read = (path: string): void => {
+    try {
+      out.push(readSource(path, fs));
+    } catch (e) {
+      if (!(e instanceof WrapperError)) throw e;
+      problems.push(e);
+    }
+  };
+  const present = (path: string): boolean => {
+    try {
+      return exists(path, fs);
+    } catch (e) {
+      if (!(e instanceof WrapperError)) throw e;
+      problems.push(e);
+      return false;
+    }
+  };
+  if (present(CONFIG_FILE)) read(CONFIG_FILE);
+  if (present(CONFIG_DIR)) {
+    let names: string[] = [];
+    try {
+      names = fs.readdir(CONFIG_DIR);
+    } catch (e) {
+      problems.push(unreadable(CONFIG_DIR, e));
+    }
+    // Like the shell glob *.env: dot files (editor leftovers) do not match.
+    const dropIns = names.filter((n) => n.endsWith('.env') && !n.startsWith('.')).sort(byteOrder);
+    for (const name of dropIns) read(`${CONFIG_DIR}/${name}`);
+  }
+  if (extraFile !== undefined) read(extraFile);
+  return out;
+}
+
+/** configSources, then the glidein_config the files name (if any), then parseConfig; every problem of all of them at once. */
 export function loadConfig(extraFile: string | undefined, fs: ConfigFs = nodeConfigFs): Config {
-  const sources = configSources(extraFile, fs);
-  // A first pass learns CJW_GLIDEIN_CONFIG (and fails early on a broken file).
-  const own = parseConfig(sources);
-  if (own.glideinConfig === '') return own;
-  return parseConfig(sources, readSource(own.glideinConfig, fs));
+  const problems: WrapperError[] = [];
+  const sources = readSources(extraFile, fs, problems);
+  // The glidein_config the files name (the last file setting the key wins); a bad value of the
+  // key itself is reported by parseConfig.
+  let glideinPath = '';
+  for (const src of sources) {
+    const v = parse(src.text).CJW_GLIDEIN_CONFIG;
+    if (v !== undefined) glideinPath = v;
+  }
+  let glidein: ConfigSource | undefined;
+  if (isAbsolute(glideinPath)) {
+    try {
+      glidein = readSource(glideinPath, fs);
+    } catch (e) {
+      if (!(e instanceof WrapperError)) throw e;
+      problems.push(e);
+    }
+  }
+  try {
+    const config = parseConfig(sources, glidein);
+    if (problems.length > 0) throw new ConfigProblems(problems);
+    return config;
+  } catch (e) {
+    if (!(e instanceof WrapperError)) throw e;
+    if (e instanceof ConfigProblems && e.problems === problems) throw e;
+    throw new ConfigProblems([...problems, ...configProblemsOf(e)]);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -146,12 +213,14 @@ export function describeForm(spec: KeySpec): string {
       return 'a text without NUL bytes';
     case 'list':
       if (spec.key === 'CJW_ENV_DROP') return 'a list of variable names, a trailing * matching a prefix';
+      if (spec.key === 'CJW_IMAGE_ALLOW') return 'a list of absolute paths or globs (* within a directory, ** across), or URIs';
+      if (spec.key === 'CJW_RUNTIME_NAMES' || spec.key === 'CJW_PASSTHROUGH') return 'a list of basenames (no "/") or absolute paths';
       return 'a list of entries separated by commas or newlines';
     case 'path-list':
       return 'a list of absolute paths or globs (* within a directory, ** across)';
     case 'map-list':
       if (spec.key === 'CJW_ENV_SET') return 'a list of NAME=VALUE entries, NAME a variable name ([A-Za-z_][A-Za-z0-9_]*)';
-      if (spec.key === 'CJW_IMAGES') return 'a list of os=image entries, both non-empty';
+      if (spec.key === 'CJW_IMAGES') return 'a list of os=image entries, both non-empty, the image an absolute path or a URI';
       return 'a list of KEY=VALUE entries';
     case 'bind-list':
       return 'a list of src[:dst[:opts]] binds, src and dst absolute paths, opts ro or rw, a trailing ! marking a required bind';
@@ -264,6 +333,21 @@ function readPathList(key: ConfigKey, s: Setting): string[] {
   return entries;
 }
 
+/** Same test as facts/paths.ts isUri; importing it from there would pull decide/ into the loader. */
+function isUri(s: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(s);
+}
+
+/** An image glob is an absolute path or a URI (docker://…): a relative one would match nothing a job names. */
+function checkImageGlobs(key: ConfigKey, s: Setting, entries: readonly string[]): void {
+  for (const e of entries) if (!isAbsolute(e) && !isUri(e)) throw badValue(key, s, `entry "${shown(e)}" is neither an absolute path nor a URI`);
+}
+
+/** A program name with a "/" matches argv[1] exactly, which the starter always gives absolute. */
+function checkProgramNames(key: ConfigKey, s: Setting, entries: readonly string[]): void {
+  for (const e of entries) if (e.includes('/') && !isAbsolute(e)) throw badValue(key, s, `entry "${shown(e)}" has a "/" but is not absolute (a basename has no "/")`);
+}
+
 function readEnvDrop(key: ConfigKey, s: Setting): string[] {
   const entries = listOf(s.value);
   for (const e of entries) {
@@ -286,6 +370,9 @@ function readMap(key: ConfigKey, s: Setting): Map<string, string> {
     }
     if (key === 'CJW_IMAGES' && (name.trim() === '' || value.trim() === '')) {
       throw badValue(key, s, `entry "${shown(e)}" needs an OS name and an image`);
+    }
+    if (key === 'CJW_IMAGES' && !isAbsolute(value.trim()) && !isUri(value.trim())) {
+      throw badValue(key, s, `entry "${shown(e)}": the image is neither an absolute path nor a URI`);
     }
     // A repeated name: the later entry wins, as a later file wins over an earlier one.
     out.set(key === 'CJW_IMAGES' ? name.trim() : name, key === 'CJW_IMAGES' ? value.trim() : value);
@@ -369,26 +456,33 @@ function isConfigKey(key: string): key is ConfigKey {
  * optional glidein_config text is applied under the files (keys set in our files win).
  */
 export function parseConfig(sources: readonly ConfigSource[], glidein?: ConfigSource): Config {
+  const problems: WrapperError[] = [];
   const settings = new Map<ConfigKey, Setting>();
   for (const src of sources) {
     const parsed = parse(src.text);
     for (const [key, value] of Object.entries(parsed)) {
       if (!isConfigKey(key)) {
-        throw new WrapperError('config.unknown-key', `config ${src.path}`, `unknown key ${key} (${unknownKeyHint(key)})`);
+        problems.push(new WrapperError('config.unknown-key', `config ${src.path}`, `unknown key ${key} (${unknownKeyHint(key)})`));
+        continue;
       }
       settings.set(key, { value, file: src.path });
     }
   }
   if (glidein !== undefined) {
-    const mapped = glideinMapping(glidein.text, glidein.path);
-    for (const [key, m] of mapped) {
-      if (!settings.has(key)) settings.set(key, { value: m.value, file: glidein.path, via: m.via });
+    try {
+      const mapped = glideinMapping(glidein.text, glidein.path);
+      for (const [key, m] of mapped) {
+        if (!settings.has(key)) settings.set(key, { value: m.value, file: glidein.path, via: m.via });
+      }
+    } catch (e) {
+      if (!(e instanceof WrapperError)) throw e;
+      problems.push(e);
     }
   }
-  return buildConfig(settings);
+  return buildConfig(settings, problems);
 }
 
-function buildConfig(settings: ReadonlyMap<ConfigKey, Setting>): Config {
+function buildConfig(settings: ReadonlyMap<ConfigKey, Setting>, problems: WrapperError[]): Config {
   const get = (key: ConfigKey): Setting => {
     const s = settings.get(key) ?? { value: SPEC_BY_KEY.get(key)?.default ?? '', file: 'defaults of the schema' };
     // NUL cannot travel in argv or the environment: refuse it for every key, whatever its type.
@@ -400,43 +494,59 @@ function buildConfig(settings: ReadonlyMap<ConfigKey, Setting>): Config {
     if (spec === undefined) throw new Error(`schema has no key ${key}`);
     return spec;
   };
-  const en = (key: ConfigKey): string => readEnum(key, specOf(key), get(key));
-  const path = (key: ConfigKey, emptyOk: boolean): string => readPath(key, get(key), emptyOk);
-  const list = (key: ConfigKey): string[] => listOf(get(key).value);
+  // Each key is read on its own: a bad one is noted and the next is still checked (SPEC S8:
+  // every problem at once). The fallback only keeps the build going; it is never returned.
+  const read = <T>(key: ConfigKey, f: (s: Setting) => T): T | undefined => {
+    try {
+      return f(get(key));
+    } catch (e) {
+      if (!(e instanceof WrapperError)) throw e;
+      problems.push(e);
+      return undefined;
+    }
+  };
+  const en = (key: ConfigKey): string => read(key, (s) => readEnum(key, specOf(key), s)) ?? '';
+  const path = (key: ConfigKey, emptyOk: boolean): string => read(key, (s) => readPath(key, s, emptyOk)) ?? '';
+  const list = (key: ConfigKey, check?: (key: ConfigKey, s: Setting, entries: string[]) => void): string[] =>
+    read(key, (s) => {
+      const entries = listOf(s.value);
+      check?.(key, s, entries);
+      return entries;
+    }) ?? [];
 
   const origins = new Map<ConfigKey, string>();
   for (const [key, s] of settings) origins.set(key, s.file);
 
-  // The enum readers return a value of the schema's list, so the narrowing casts hold.
-  return {
+  const config: Config = {
     mode: en('CJW_MODE') as PolicyMode,
     voMode: en('CJW_VO_MODE') as RequestMode,
     nested: en('CJW_NESTED') as NestedSetting,
     gpuFlag: en('CJW_GPU_FLAG'),
     runtime: path('CJW_RUNTIME', true),
-    runtimeNames: list('CJW_RUNTIME_NAMES'),
-    passthrough: list('CJW_PASSTHROUGH'),
+    runtimeNames: list('CJW_RUNTIME_NAMES', checkProgramNames),
+    passthrough: list('CJW_PASSTHROUGH', checkProgramNames),
     defaultImage: path('CJW_DEFAULT_IMAGE', true),
-    images: readMap('CJW_IMAGES', get('CJW_IMAGES')),
-    imageAllow: list('CJW_IMAGE_ALLOW'),
-    binds: readBinds('CJW_BINDS', get('CJW_BINDS')),
-    bindAllow: readPathList('CJW_BIND_ALLOW', get('CJW_BIND_ALLOW')),
-    bindDeny: readPathList('CJW_BIND_DENY', get('CJW_BIND_DENY')),
+    images: read('CJW_IMAGES', (s) => readMap('CJW_IMAGES', s)) ?? new Map<string, string>(),
+    imageAllow: list('CJW_IMAGE_ALLOW', checkImageGlobs),
+    binds: read('CJW_BINDS', (s) => readBinds('CJW_BINDS', s)) ?? [],
+    bindAllow: read('CJW_BIND_ALLOW', (s) => readPathList('CJW_BIND_ALLOW', s)) ?? [],
+    bindDeny: read('CJW_BIND_DENY', (s) => readPathList('CJW_BIND_DENY', s)) ?? [],
     targetDir: path('CJW_TARGET_DIR', false),
-    envDrop: readEnvDrop('CJW_ENV_DROP', get('CJW_ENV_DROP')),
-    envSet: readMap('CJW_ENV_SET', get('CJW_ENV_SET')),
+    envDrop: read('CJW_ENV_DROP', (s) => readEnvDrop('CJW_ENV_DROP', s)) ?? [],
+    envSet: read('CJW_ENV_SET', (s) => readMap('CJW_ENV_SET', s)) ?? new Map<string, string>(),
     extraArgs: list('CJW_EXTRA_ARGS'),
     setupDir: path('CJW_SETUP_DIR', true),
     testDir: path('CJW_TEST_DIR', true),
     insideDir: path('CJW_INSIDE_DIR', true),
-    hookTimeoutSeconds: readSeconds('CJW_HOOK_TIMEOUT', get('CJW_HOOK_TIMEOUT')),
-    log: readLog('CJW_LOG', get('CJW_LOG')),
+    hookTimeoutSeconds: read('CJW_HOOK_TIMEOUT', (s) => readSeconds('CJW_HOOK_TIMEOUT', s)) ?? 0,
+    log: read('CJW_LOG', (s) => readLog('CJW_LOG', s)) ?? { kind: 'off' },
     logLevel: en('CJW_LOG_LEVEL') as LogLevel,
     glideinConfig: path('CJW_GLIDEIN_CONFIG', true),
     origins,
   };
+  if (problems.length > 0) throw new ConfigProblems(problems);
+  return config;
 }
-
 // ---------------------------------------------------------------------------------------------
 // glideinWMS glidein_config
 

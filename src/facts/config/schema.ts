@@ -103,7 +103,7 @@ export const SCHEMA = [
     key: 'CJW_IMAGE_ALLOW',
     type: { kind: 'list' },
     default: '',
-    description: 'Globs of allowed images (`*` does not cross "/", `**` does). Empty: any existing local path, no URIs. URIs such as `docker://…` are allowed only when listed.',
+    description: 'Globs of allowed images (`*` does not cross "/", `**` does). Empty: any existing local path, no URIs. URIs such as `docker://…` are allowed only when listed. Every entry is an absolute path (or glob) or a URI: a relative one is a config error (78).',
     example: '/cvmfs/singularity.opensciencegrid.org/**,/cvmfs/unpacked.cern.ch/**',
   },
   {
@@ -187,7 +187,7 @@ export const SCHEMA = [
     key: 'CJW_LOG',
     type: { kind: 'log' },
     default: 'off',
-    description: '`off`, `syslog` (through logger(1): the system log stamps the real uid, jobs cannot forge or erase records) or `file:/abs/path` (writable by every job user, hence forgeable).',
+    description: '`off`, `syslog` (through logger(1): the system log stamps the real uid, jobs cannot forge or erase records) or `file:/abs/path` (writable by every job user, hence forgeable). A node without `/dev/log` drops the records of `syslog` quietly (a job\'s stderr is its owner\'s, not the admin\'s); `--check` reports that, a forgeable log file and one jobs cannot write.',
     example: 'syslog',
   },
   {

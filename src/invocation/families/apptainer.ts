@@ -8,6 +8,8 @@
 //     "actions" = exec/shell/run/test and which to "actions_instance" = those + instance start)
 //   cmd/internal/cli/apptainer.go @ 7a5a401231860bb23026ba8390c665da37015723 (root persistent
 //     flags; --docker-*, --passphrase, --pem-path, --no-https/--nohttps definitions)
+// Checked against the real 1.4.5 (Debian) `apptainer ACTION --help` by test/runtime/apptainer.test.ts,
+// which added --netns-path, --no-pid, --runscript-timeout (run) and --pid-file (instance start).
 // Later additions, not in the stored source but documented upstream:
 //   --sharens (bool): apptainer PR #1760, released in 1.3.0 (issue #1906, APPTAINER_SHARENS=true)
 //   --authfile (string): `apptainer exec` man page of apptainer 1.4.0 (manpages.ubuntu.com)
@@ -96,6 +98,8 @@ const actionsInstanceFlags: readonly FlagDef[] = [
   { names: ['--dmtcp-restart'], takesValue: true, meaning: 'other' },
   { names: ['--sharens'], takesValue: false, meaning: 'other' }, // 1.3+
   { names: ['--authfile'], takesValue: true, meaning: 'other' }, // 1.4 man page
+  // Joins an existing network namespace (root, or where apptainer.conf allows it). 1.4.5 help.
+  { names: ['--netns-path'], takesValue: true, meaning: 'other' },
 ];
 
 // Registered for actionsCmd only: exec, shell, run, test (not instance start).
@@ -109,6 +113,9 @@ const actionsOnlyFlags: readonly FlagDef[] = [
   { names: ['--vm-err'], takesValue: false, meaning: 'other' },
   { names: ['--vm-ip'], takesValue: true, meaning: 'other' },
   { names: ['--vm-ram'], takesValue: true, meaning: 'other' },
+  // 1.4.5 help. Verified there: `-C --no-pid` still makes a new PID namespace, so a rule that
+  // must avoid one has to replace -C (nested.ts), not add --no-pid.
+  { names: ['--no-pid'], takesValue: false, meaning: 'other' },
 ];
 
 // Registered for ShellCmd only. Note: -s here is --shell (a value), not the global --silent.
@@ -135,10 +142,11 @@ export const apptainerTable: FamilyTable = {
   ],
   actions: {
     exec: [...actionsInstanceFlags, ...actionsOnlyFlags],
-    run: [...actionsInstanceFlags, ...actionsOnlyFlags],
+    // --runscript-timeout: run only (1.4.5 help).
+    run: [...actionsInstanceFlags, ...actionsOnlyFlags, { names: ['--runscript-timeout'], takesValue: true, meaning: 'other' }],
     shell: [...actionsInstanceFlags, ...actionsOnlyFlags, ...shellOnlyFlags],
     test: [...actionsInstanceFlags, ...actionsOnlyFlags],
     // --boot is registered for instanceStartCmd (and instance run) only.
-    'instance start': [...actionsInstanceFlags, { names: ['--boot'], takesValue: false, meaning: 'other' }],
+    'instance start': [...actionsInstanceFlags, { names: ['--boot'], takesValue: false, meaning: 'other' }, { names: ['--pid-file'], takesValue: true, meaning: 'other' }],
   },
 };

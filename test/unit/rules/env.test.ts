@@ -78,7 +78,7 @@ describe('runtime behaviour variables', () => {
     expect(isRuntimeBehaviourVar(name)).toBe(expected);
   });
 
-  it('removes the pilot\'s binds and containment knobs from the runtime\'s environment, keeps the copies', () => {
+  it('removes the pilot\'s binds and containment knobs from the runtime\'s environment, and their copies', () => {
     const d = run(line24(), facts({
       SINGULARITY_BINDPATH: '/etc', APPTAINER_BINDPATH: '/root', SINGULARITY_CONTAINALL: 'false', SINGULARITY_CACHEDIR: SCRATCH,
       SINGULARITYENV_SINGULARITY_BINDPATH: '/etc',
@@ -87,10 +87,27 @@ describe('runtime behaviour variables', () => {
     expect(get(d, 'APPTAINER_BINDPATH')).toBeUndefined();
     expect(get(d, 'SINGULARITY_CONTAINALL')).toBeUndefined();
     expect(get(d, 'SINGULARITY_CACHEDIR')).toBe(SCRATCH);
-    expect(get(d, 'SINGULARITYENV_SINGULARITY_BINDPATH')).toBe('/etc');
+    expect(get(d, 'SINGULARITYENV_SINGULARITY_BINDPATH')).toBeUndefined();
     expect(reasons(d)).toContain(
       'removed SINGULARITY_BINDPATH, APPTAINER_BINDPATH, SINGULARITY_CONTAINALL from the runtime\'s environment | the runtime reads these like flags (binds, containment, home, overlays); they came from the job\'s environment, which must not change the site\'s line behind its back',
     );
+  });
+
+  // Issue 16, item 13: a copy is the plain variable inside, where a nested run reads it.
+  it.each([
+    ['APPTAINERENV_APPTAINER_BINDPATH', 'apptainer'],
+    ['APPTAINERENV_SINGULARITY_BIND', 'apptainer'],
+    ['SINGULARITYENV_APPTAINER_BIND', 'apptainer'],
+    ['SINGULARITYENV_SINGULARITY_BINDPATH', 'singularity3'],
+    ['APPTAINERENV_APPTAINER_CONTAINALL', 'apptainer'],
+    ['SINGULARITYENV_SINGULARITY_NO_HOME', 'singularity2'],
+  ] as const)('drops the copy %s (%s), keeps the cache and tmp copies', (name, family) => {
+    const argv = line24(family === 'apptainer' ? 'apptainer' : 'singularity3');
+    const d = run(argv, facts({ [name]: '/etc', APPTAINERENV_APPTAINER_CACHEDIR: SCRATCH, SINGULARITYENV_SINGULARITY_TMPDIR: SCRATCH }), family);
+    expect(get(d, name)).toBeUndefined();
+    expect(get(d, 'APPTAINERENV_APPTAINER_CACHEDIR')).toBe(SCRATCH);
+    expect(get(d, 'SINGULARITYENV_SINGULARITY_TMPDIR')).toBe(SCRATCH);
+    expect(reasons(d)).toContain(`removed ${name} | copies of the runtime's behaviour variables: the runtime passes each inside as the plain variable (binds, containment, home, overlays), where it would steer a nested run behind the site's back`);
   });
 });
 
@@ -149,6 +166,26 @@ describe('HOME and PATH', () => {
     expect(run(same, facts({})).changes).toEqual([]);
     const given = ['/s', 'exec', '-B', `${SCRATCH}:/srv`, '--home', `${SCRATCH}:/home/job`, '-C', '/img', '/bin/env'];
     expect(render(run(given, facts({})).invocation ?? fail())).toEqual(given);
+  });
+
+  // Issue 16, item 13: starters before 23.10 pass --no-home; HOME inside was then the owner's host home.
+  it.each([
+    // [line, family, expected --home, HOME inside]
+    [['/usr/bin/apptainer', '-s', 'exec', '-W', SCRATCH, '--pwd', '/srv', '-B', `${SCRATCH}:/srv`, '--no-home', '-C', '/img', '/bin/env'], 'apptainer', `--home ${SCRATCH}:/srv`, '/srv'],
+    [['/opt/singularity-3.4.2/bin/singularity', '-s', 'exec', '-W', SCRATCH, '--pwd', SCRATCH, '-B', SCRATCH, '--no-home', '--contain', '--ipc', '--cleanenv', '/img', '/bin/env'], 'singularity3', `--home ${SCRATCH}`, SCRATCH],
+    [['/opt/singularity-2.6.1/bin/singularity', '-s', 'exec', '-W', SCRATCH, '--pwd', '/srv', '-B', `${SCRATCH}:/srv`, '--no-home', '-C', '/img', '/bin/env'], 'singularity2', `--home ${SCRATCH}:/srv`, '/srv'],
+  ] as const)('--no-home becomes --home SCRATCH[:INSIDE] (%#, %s)', (argv, family, home, inside) => {
+    const d = run([...argv], facts({ _CONDOR_SCRATCH_DIR: SCRATCH }), family);
+    const out = render(d.invocation ?? fail()).join(' ');
+    expect(out).toContain(`${home} -`);
+    expect(out).not.toContain('--no-home');
+    expect(reasons(d)).toContain(`--no-home → ${home} | with --no-home the runtime sets HOME to the job owner's host home, which does not exist inside; HOME inside must be the scratch dir as the job sees it (${inside}), and the runtimes refuse a HOME variable, so --home carries it`);
+  });
+
+  it('leaves --no-home alone when no bind carries the scratch dir (no starter builds that line)', () => {
+    const argv = ['/usr/bin/apptainer', 'exec', '--no-home', '-C', '/img', '/bin/env'];
+    const d = run(argv, facts({ _CONDOR_SCRATCH_DIR: SCRATCH }), 'apptainer');
+    expect(render(d.invocation ?? fail())).toEqual(argv);
   });
 
   it('removes HOME and PATH copies of every family', () => {

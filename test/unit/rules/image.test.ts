@@ -9,8 +9,9 @@ import { initialDraft } from '../../../src/decide/decide';
 import type { Draft } from '../../../src/decide/plan';
 import { applyImage } from '../../../src/decide/rules/image';
 import { parseConfig } from '../../../src/facts/config/load';
-import { gatherPaths } from '../../../src/facts/paths';
-import type { Facts, PathFact } from '../../../src/facts/types';
+import { parseClassAd } from '../../../src/facts/classad';
+import { gatherPaths, pathsToProbe } from '../../../src/facts/paths';
+import type { ClassAd, Facts, PathFact } from '../../../src/facts/types';
 import { tableFor } from '../../../src/invocation/families/index';
 import { parseInvocation } from '../../../src/invocation/parse';
 import { thrown } from './thrown';
@@ -133,5 +134,64 @@ describe('image rule with the real filesystem (facts/paths.ts probes)', () => {
     expect(f.paths.get('/cvmfs/no-such-repo.example.org')?.kind).toBe('missing');
     const e = thrown(() => run(image, f));
     expect([e.id, e.code]).toEqual(['image.repository-unreachable', 69]);
+  });
+});
+
+// S5.3, the transferred image (issue 16, item 1): HTCondor 25.14.1 with container_image =
+// /img/busybox-sandbox and the default transfer_container = true puts `-C busybox-sandbox` on the
+// line (shared/pool/README.md, "Verified"); the copy is the job's file, the node's copy the site's.
+describe('image rule: an image HTCondor transferred into the scratch dir (relative on the line)', () => {
+  const ad = (attrs: string): ClassAd => parseClassAd(attrs, '/x/dir_1/.job.ad');
+  const withAd = (f: Facts, attrs: string): Facts => ({ ...f, jobAd: ad(attrs) });
+  // The tables are `as const` (readonly tuples); facts() takes the mutable shape.
+  const table = (paths: object): Record<string, Kind | [Kind, string]> => paths as Record<string, Kind | [Kind, string]>;
+  const SANDBOX = '/img/busybox-sandbox';
+  const ALLOW_IMG = 'CJW_IMAGE_ALLOW=/img/*\n';
+  const INTRO = 'came with the job (HTCondor transferred it into the scratch dir: transfer_container defaults to true), and a transferred copy is the job\'s own file';
+
+  it.each([
+    // [cfg, ad, paths, final image, change]
+    [ALLOW_IMG, `ContainerImage = "${SANDBOX}"`, { 'busybox-sandbox': ['dir', '/x/dir_1/busybox-sandbox'], [SANDBOX]: 'dir' }, SANDBOX,
+      `image busybox-sandbox -> ${SANDBOX} | the image was transferred with the job (a relative path in the scratch dir); the job ad's ContainerImage ${SANDBOX} is on this node and allowed (its realpath ${SANDBOX} matches the CJW_IMAGE_ALLOW glob /img/*), so the node's own copy runs: the transferred copy is the job's file and proves nothing (transfer_container = false avoids the copy)`],
+    // What HTCondor 25.14.1 really puts in the node's .job.ad for a transferred image (pool, 2026-12-07).
+    [ALLOW_IMG, `ContainerImage = "busybox-sandbox"\nContainerImageFullPath = "${SANDBOX}"\nContainerImageSource = "cedar"`, { 'busybox-sandbox': ['dir', '/x/dir_1/busybox-sandbox'], [SANDBOX]: 'dir' }, SANDBOX,
+      `image busybox-sandbox -> ${SANDBOX} | the image was transferred with the job (a relative path in the scratch dir); the job ad's ContainerImageFullPath ${SANDBOX} is on this node and allowed (its realpath ${SANDBOX} matches the CJW_IMAGE_ALLOW glob /img/*), so the node's own copy runs: the transferred copy is the job's file and proves nothing (transfer_container = false avoids the copy)`],
+    // ... and what 23.9.6 puts there: the submitted path only in TransferInput (pool, 2026-12-07).
+    [ALLOW_IMG, `ContainerImage = "busybox-sandbox"\nContainerImageSource = "cedar"\nTransferInput = "/home/u/in.txt,${SANDBOX}/"`, { 'busybox-sandbox': ['dir', '/x/dir_1/busybox-sandbox'], [SANDBOX]: 'dir' }, SANDBOX,
+      `image busybox-sandbox -> ${SANDBOX} | the image was transferred with the job (a relative path in the scratch dir); the job ad's TransferInput ${SANDBOX} is on this node and allowed (its realpath ${SANDBOX} matches the CJW_IMAGE_ALLOW glob /img/*), so the node's own copy runs: the transferred copy is the job's file and proves nothing (transfer_container = false avoids the copy)`],
+    [ALLOW_IMG, 'SingularityImage = "/img/el9.sif"', { 'el9.sif': 'file', '/img/el9.sif': ['file', '/img/el9-2.sif'] }, '/img/el9-2.sif',
+      'image el9.sif -> /img/el9-2.sif | the image was transferred with the job (a relative path in the scratch dir); the job ad\'s SingularityImage /img/el9.sif is on this node and allowed (its realpath /img/el9-2.sif matches the CJW_IMAGE_ALLOW glob /img/*), so the node\'s own copy runs: the transferred copy is the job\'s file and proves nothing (transfer_container = false avoids the copy)'],
+    // CJW_IMAGE_ALLOW unset: the transferred copy runs as it is (by its realpath, as any image).
+    ['', `ContainerImage = "${SANDBOX}"`, { 'busybox-sandbox': ['dir', '/x/dir_1/busybox-sandbox'] }, '/x/dir_1/busybox-sandbox',
+      'image busybox-sandbox -> /x/dir_1/busybox-sandbox | the image path is a symlink (or relative): its realpath is used so the job sees one stable image even if the link moves'],
+  ] as const)('%j %j', (cfg, attrs, paths, final, change) => {
+    const d = run(Object.keys(paths)[0] ?? '', withAd(facts(cfg, table(paths)), attrs));
+    expect(d.invocation?.image).toBe(final);
+    expect(d.changes.map((c) => `${c.what} | ${c.reason}`).pop()).toBe(change);
+  });
+
+  it.each([
+    // [ad, paths, id, code, why]
+    [`ContainerImage = "${SANDBOX}"`, { [SANDBOX]: 'missing' }, 'image.not-allowed', 65, `${INTRO}; the job ad's ContainerImage ${SANDBOX} does not exist on this node; submit with transfer_container = false and an image path the site allows (CJW_IMAGE_ALLOW (/img/*))`],
+    ['ContainerImage = "/home/u/mine"', { '/home/u/mine': 'dir' }, 'image.not-allowed', 65, `${INTRO}; the job ad's ContainerImage /home/u/mine matches no CJW_IMAGE_ALLOW glob (/img/*) either; submit with transfer_container = false and an image path the site allows`],
+    ['ContainerImage = "/img/link"', { '/img/link': ['dir', '/home/u/mine'] }, 'image.not-allowed', 65, `${INTRO}; the job ad's ContainerImage /img/link (it resolves to /home/u/mine) matches no CJW_IMAGE_ALLOW glob (/img/*) either; submit with transfer_container = false and an image path the site allows`],
+    ['ContainerImage = "busybox-sandbox"', {}, 'image.not-allowed', 65, `${INTRO}; the job ad's ContainerImage busybox-sandbox is not an absolute path on this node; submit with transfer_container = false and an image path the site allows (CJW_IMAGE_ALLOW (/img/*))`],
+    ['Owner = "u"', {}, 'image.not-allowed', 65, `${INTRO}; the job ad names no ContainerImageFullPath, ContainerImage or SingularityImage that this node could run instead; submit with transfer_container = false and an image path the site allows (CJW_IMAGE_ALLOW (/img/*))`],
+    ['ContainerImage = "/cvmfs/unpacked.cern.ch/x:1"', { '/cvmfs/unpacked.cern.ch/x:1': 'missing', '/cvmfs/unpacked.cern.ch': 'missing' }, 'image.repository-unreachable', 69, 'the CVMFS repository /cvmfs/unpacked.cern.ch is not reachable on this node (not mounted or automount failed)'],
+  ] as const)('%j → %s', (attrs, paths, id, code, why) => {
+    const f = withAd(facts(ALLOW_IMG, { 'busybox-sandbox': ['dir', '/x/dir_1/busybox-sandbox'], ...table(paths) }), attrs);
+    const e = thrown(() => run('busybox-sandbox', f));
+    expect([e.id, e.code, e.why]).toEqual([id, code, why]);
+    if (code === 65) expect(e.line).toContain('transfer_container = false');
+  });
+
+  it('facts/paths.ts probes the node copy the job ad names, and only for a relative image with an allow list', () => {
+    const config = facts(ALLOW_IMG, {}).config;
+    const invocation = parseInvocation(argv('busybox-sandbox'), tableFor('singularity3'));
+    const jobAd = ad(`ContainerImage = "busybox-sandbox"\nContainerImageFullPath = "${SANDBOX}"`);
+    expect(pathsToProbe({ dispatch: 'starter-built', invocation, config, jobAd, cwd: '/x/dir_1' }).images).toEqual(['busybox-sandbox', SANDBOX]);
+    expect(pathsToProbe({ dispatch: 'starter-built', invocation, config: facts('', {}).config, jobAd, cwd: '/x/dir_1' }).images).toEqual(['busybox-sandbox']);
+    const absolute = parseInvocation(argv('/img/x.sif'), tableFor('singularity3'));
+    expect(pathsToProbe({ dispatch: 'starter-built', invocation: absolute, config, jobAd, cwd: '/x/dir_1' }).images).toEqual(['/img/x.sif']);
   });
 });

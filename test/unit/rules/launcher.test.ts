@@ -229,6 +229,29 @@ describe.each(SHELLS)('the launcher under $name', ({ argv: shell }) => {
     expect(stat === '' || / Z /.test(stat)).toBe(true);
   });
 
+  // Issue 16, item 12: a cancelled watchdog's `sleep` outlived it (dash: about 1 run in 7 with a
+  // quick hook, seen as a `sleep 60` beside the payload in condor_ssh_to_job). Many runs, because
+  // it is a race: the payload finds no child of its pid (it is the launcher, exec'd), and no
+  // `sleep T` is left anywhere afterwards.
+  it('leaves nothing beside the payload: no watchdog, no sleep, over 40 runs with a quick hook', () => {
+    const t = 5000 + (process.pid % 4000);
+    const { plan } = setup({ '10-quick': 'true' }, t);
+    const probe = 'read -r kids < /proc/$$/task/$$/children || true; echo "children:[$kids]"';
+    for (let i = 0; i < 40; i++) {
+      const r = run(plan, ['/bin/sh', '-c', probe]);
+      expect([r.status, r.stdout]).toEqual([0, 'children:[]\n']);
+    }
+    const left = readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${String(t)}\0`;
+      } catch {
+        return false;
+      }
+    });
+    for (const p of left) process.kill(Number(p), 'SIGKILL');
+    expect(left).toEqual([]);
+  });
+
   it('a quick hook does not wait for the timeout', () => {
     const { plan } = setup({ '10-quick': 'true' }, 30);
     const t0 = Date.now();
