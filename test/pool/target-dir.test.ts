@@ -40,20 +40,20 @@ describePool('pool: no SINGULARITY_TARGET_DIR (the slot dir at its own path insi
     });
   }, 180_000);
 
-  // PRODUCT GAP (issue 15, reported): with the self test off, the wrapper gets the default line and
-  // passes it on unchanged for Apptainer, whose container then fails to start (exit 255, "FATAL:
-  // container creation failed: ... destination /tmp/.../execute/dir_N doesn't exist in
-  // container"), and HTCondor records exit code 255 as the job's. The wrapper repairs a scratch
-  // dir that -C hides only for the runtimes it knows to need it (CJW_TARGET_DIR); Apptainer 1.4
-  // without setuid needs it for any slot path missing from the image. `it.failing` keeps CI
-  // green until the repair exists; then this fails and must become `it`.
-  it.failing('with the self test off, the wrapper repairs the line so that the job runs contained (exit 0)', async () => {
+  // With the self test off, the wrapper gets the default line. Passed on unchanged, Apptainer 1.4.5
+  // fails to start the container (exit 255, "FATAL: container creation failed: ... destination
+  // .../execute/dir_N doesn't exist in container", recorded as the job's exit code); the wrapper
+  // repairs the line, and the payload runs in the slot's scratch dir at its own path.
+  it('with the self test off, the wrapper repairs the line so that the job runs contained (exit 0)', async () => {
     pool.start({ accessPoint: true, wrapperEnv: siteConfig(), set: [NO_TARGET, 'SINGULARITY_RUN_TEST_BEFORE_JOB = False'] });
     const r = await pool.launch('no-self-test', containerJob(SIF, `${FACTS}exit 0\n`), 90, 2);
     record('target-dir', 'no SINGULARITY_TARGET_DIR, self test off', { version: pool.version, result: JSON.stringify(r.lines[0]), stderr: JSON.stringify(pool.read(r.dir, 'err').trim().slice(0, 300)) });
     pool.explain(r, () => {
       expect(r.lines).toContain(`job ${String(r.cluster)}.0 completed exit_code=0`);
-      expect(keyValues(pool.read(r.dir, 'out')).get('contained')).toBe('yes');
+      const kv = keyValues(pool.read(r.dir, 'out'));
+      expect(kv.get('contained')).toBe('yes');
+      expect(kv.get('pwd')).toMatch(new RegExp(`^${pool.state}/execute/dir_\\d+(?:/scratch)?$`));
+      expect(pool.read(r.dir, 'err')).toBe('');
     });
   }, 180_000);
 });
