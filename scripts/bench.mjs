@@ -183,7 +183,9 @@ function poolBench() {
     if (st.status !== 0) throw new Error(`pool.sh start: ${st.stderr}`);
     const version = /HTCondor ([0-9.]+) pool ready/.exec(st.stderr)?.[1] ?? '?';
     const dir = pool('jobdir', 'bench').stdout.trim();
-    const sub = (plain) => ['universe = vanilla', 'executable = /bin/true', 'transfer_executable = false', '+SingularityImage = "/img/busybox.sif"', ...(plain ? ['+CJW_BenchPlain = true'] : []), 'log = log', 'queue', ''].join('\n');
+    // File transfer on: without it the starter binds the submit dir at its own path (under /tmp),
+    // which Apptainer 1.4 without setuid cannot create inside the image.
+    const sub = (plain) => ['universe = vanilla', 'executable = /bin/true', 'transfer_executable = false', '+SingularityImage = "/img/busybox.sif"', ...(plain ? ['+CJW_BenchPlain = true'] : []), 'should_transfer_files = YES', 'log = log', 'queue', ''].join('\n');
     for (const [n, plain] of [['wrapper.sub', false], ['plain.sub', true]]) {
       writeFileSync(join(dir, n), sub(plain), { mode: 0o644 });
       spawnSync('chown', ['4242:4242', join(dir, n)]);
@@ -253,9 +255,11 @@ One container job (\`+SingularityImage = "/img/busybox.sif"\`, payload \`/bin/tr
 \`../shared/pool\` (Apptainer 1.4.5 without setuid, condor-config/worker-node.conf), ${poolRuns} times
 through the wrapper and ${poolRuns} times through a plain \`exec "$@"\` shell wrapper, interleaved in
 the same pool (one shim picks by a job-ad attribute). Wall time from condor_submit to the job
-leaving the queue, as \`submit-wait\` sees it (it polls every 0.3 s, so differences under that
-are noise): the scheduling cycles, the starter's own \`apptainer test\`, the container and the
-wrapper together.
+leaving the queue, as \`submit-wait\` sees it: the scheduling cycles, the starter's own
+\`apptainer test\`, the container and the wrapper together. submit-wait polls every 0.3 s and the
+pool's cycles tick in whole seconds, so the wrapper's own start-up (the Node 24 rows above, tens
+of milliseconds) is below what this row can resolve: a difference of the medians under about a
+second is noise at this sample size.
 
 ${poolTable}
 
