@@ -27,7 +27,7 @@ import { refreshCache, type RuntimeVersion } from '../facts/versionCache';
 import { familyFromBasename, tableFor } from '../invocation/families/index';
 import type { Invocation } from '../invocation/model';
 import { parseInvocation } from '../invocation/parse';
-import { withInstallCheck } from './checkInstall';
+import { LAYOUT, withInstallCheck } from './checkInstall';
 import type { OwnOptions } from './options';
 import type { RunContext } from './run';
 
@@ -550,6 +550,9 @@ function withFrontCheck(r: CheckResult): CheckResult {
   const shell = shebangInterpreter(first);
   if (shell === undefined) return checked;
   const l = fileLinkage(shell);
+  // A packaged front: the install check names the fix (update-alternatives), not an edit of the file.
+  const packaged: readonly string[] = [LAYOUT.fronts.bash, LAYOUT.fronts.static];
+  if (l.kind === 'dynamic' && packaged.includes(realOrSelf(bundle))) return checked;
   const item: CheckItem =
     l.kind === 'static'
       ? ok('front', `${shell} is statically linked: the front loads no LD_PRELOAD/LD_AUDIT of the job (a shim named by USER_JOB_WRAPPER must be static too, and HTCondor's own per-job runtime self test, run with the job's environment before the wrapper, still loads it unless SINGULARITY_RUN_TEST_BEFORE_JOB = False)`)
