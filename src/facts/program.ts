@@ -2,7 +2,7 @@
 // name, so a job can ship a file called `sshd` or `apptainer`: a name proves nothing. Only a
 // program the job cannot have written is taken as the sshd passthrough or the starter's runtime.
 
-import { accessSync, constants, realpathSync, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isWithin, normalize } from '../decide/paths';
 
@@ -37,9 +37,35 @@ function realOrSelf(p: string): string {
   }
 }
 
+/**
+ * The uid unmapped owners show as, when this process runs in a user namespace that does not map
+ * it (a nested job inside an unprivileged Apptainer: the host's root-owned files show as
+ * `nobody`). Such an owner is no user of ours, so not the job's. Undefined on the host, where
+ * `nobody` is a real user a site may run jobs as. Read only when an owner needs it.
+ */
+let overflowOwner: number | undefined | null = null;
+function unmappedOwnerUid(): number | undefined {
+  if (overflowOwner !== null) return overflowOwner;
+  overflowOwner = undefined;
+  try {
+    const overflow = Number(readFileSync('/proc/sys/kernel/overflowuid', 'utf8').trim());
+    const ranges = readFileSync('/proc/self/uid_map', 'utf8').trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+    const mapped = ranges.some(([inside = 0, , count = 0]) => overflow >= inside && overflow < inside + count);
+    if (Number.isInteger(overflow) && !mapped) overflowOwner = overflow;
+  } catch {
+    // no /proc: treat nothing as unmapped
+  }
+  return overflowOwner;
+}
+
+/** Owned by root, or by an owner this user namespace does not map (root outside, seen from inside). */
+function rootOwned(uid: number): boolean {
+  return uid === 0 || uid === unmappedOwnerUid();
+}
+
 /** Writable by root alone; a sticky root directory (/tmp) lets no one else rename root's entries. */
 function rootControlled(st: Stats, isDir: boolean): boolean {
-  if (st.uid !== 0) return false;
+  if (!rootOwned(st.uid)) return false;
   if ((st.mode & 0o022) === 0) return true;
   return isDir && (st.mode & 0o1000) !== 0;
 }
@@ -87,7 +113,8 @@ export function programTrust(path: string, dirs: readonly string[]): ProgramTrus
     } catch {
       return { path, real, exists: true, trusted: false, why: `cannot stat ${d}` };
     }
-    if (!rootControlled(ds, true)) return { path, real, exists: true, trusted: false, why: `its directory ${d} is not controlled by root alone: the job's user could have replaced it` };
+    // A directory no one can change (a read-only mount: a container's / on a sandbox image) is safe too.
+    if (!rootControlled(ds, true) && !onReadOnlyMount(d)) return { path, real, exists: true, trusted: false, why: `its directory ${d} is not controlled by root alone: the job's user could have replaced it` };
     if (d === '/') break;
   }
   return { path, real, exists: true, trusted: true, why: `${real} and its directories are root-owned and writable by root only` };

@@ -351,7 +351,8 @@ describeInRoot('S5 rules on the real Apptainer 1.4 (pool root), payload as condo
       const r = viaWrapper(s, condor25Line(s, link, ['/bin/sh', '-c', 'echo "$APPTAINER_CONTAINER"']), condor25Env(s), 'CJW_IMAGE_ALLOW=/img/**\n');
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe(`${SANDBOX}\n`);
-      const missing = viaWrapper(s, condor25Line(s, '/img/gone.sif', ['/bin/true']), condor25Env(s));
+      const s2 = makeSlot();
+      const missing = viaWrapper(s2, condor25Line(s2, '/img/gone.sif', ['/bin/true']), condor25Env(s2));
       expect(missing.status).toBe(66);
       expect(missing.stderr).toBe('condor-job-wrapper: job error: image /img/gone.sif: does not exist\n');
       const bareMissing = asJobUser([APPTAINER, 'exec', '/img/gone.sif', '/bin/true']);

@@ -42,7 +42,8 @@ function fromObserved(name: string, image: string, payload: string[], flags: str
     chownSync(d, UID, UID);
     chmodSync(d, 0o700);
   }
-  writeFileSync(join(scratch, '.job.ad'), 'Owner = "condoruser"\nClusterId = 1\n', { mode: 0o644 });
+  // The job ad names the line's image: the starter's line agrees with it (SPEC S2).
+  writeFileSync(join(scratch, '.job.ad'), `Owner = "condoruser"\nClusterId = 1\nSingularityImage = ${JSON.stringify(image)}\n`, { mode: 0o644 });
   writeFileSync(join(scratch, '.machine.ad'), 'GPUs = 0\n', { mode: 0o644 });
   const launcher = raw.some((a) => a.includes('condor_container_launcher.sh')) ? launcherPath() : '';
   const move = (s: string): string => s.split(oldSlot).join(slot).replace('/opt/htcondor/libexec/condor_container_launcher.sh', launcher);

@@ -89,7 +89,8 @@ function fromObserved(name: string, runtime: string, image: string, payload: str
     chownSync(d, UID, UID);
     chmodSync(d, 0o700);
   }
-  writeFileSync(join(scratch, '.job.ad'), `Owner = "${JOB_USER}"\nClusterId = 1\n`);
+  // The job ad names the line's image: the starter's line agrees with it (SPEC S2).
+  writeFileSync(join(scratch, '.job.ad'), `Owner = "${JOB_USER}"\nClusterId = 1\nSingularityImage = ${JSON.stringify(image)}\n`);
   writeFileSync(join(scratch, '.machine.ad'), extra.machineAd ?? 'GPUs = 0\n');
   const move = (s: string): string => s.split(oldSlot).join(slot);
   const imageAt = raw.findIndex((a, i) => i > 2 && (a.startsWith('<images>') || a.startsWith('/cvmfs/') || a.endsWith('.sif')));

@@ -118,16 +118,28 @@ export function makeSlot(jobAd = `Owner = "${JOB_USER}"\nClusterId = 1\n`, machi
 }
 
 /**
+ * The starter's line always agrees with its job ad (SPEC S2, src/decide/dispatch.ts): the ad names
+ * the line's image. Added to the slot's ad unless the test wrote an image of its own there.
+ */
+export function adAgrees(s: Slot, image: string): void {
+  const ad = readFileSync(s.jobAd, 'utf8');
+  if (/^(SingularityImage|ContainerImage) = /m.test(ad)) return;
+  writeFileSync(s.jobAd, `${ad}SingularityImage = ${JSON.stringify(image)}\n`, { mode: 0o644 });
+}
+
+/**
  * HTCondor 25.14's line with SINGULARITY_TARGET_DIR=/srv (../shared/pool/README.md, "Verified"):
  * `apptainer -s exec -S /tmp -S /var/tmp -W SLOT/scratch --pwd /srv/scratch -B SLOT:/srv
  * --home SLOT/scratch -C IMAGE CMD`, with `extra` flags before -C (e.g. job binds).
  */
 export function condor25Line(s: Slot, image: string, payload: readonly string[], extra: readonly string[] = []): string[] {
+  adAgrees(s, image);
   return [APPTAINER, '-s', 'exec', '-S', '/tmp', '-S', '/var/tmp', '-W', s.scratch, '--pwd', '/srv/scratch', '-B', `${s.slot}:/srv`, '--home', s.scratch, ...extra, '-C', image, ...payload];
 }
 
 /** HTCondor 25.14's default line (no SINGULARITY_TARGET_DIR): the slot dir bound at its own path. */
 export function condor25DefaultLine(s: Slot, image: string, payload: readonly string[]): string[] {
+  adAgrees(s, image);
   return [APPTAINER, '-s', 'exec', '-S', '/tmp', '-S', '/var/tmp', '-W', s.scratch, '--pwd', s.scratch, '-B', s.slot, '--home', s.scratch, '-C', image, ...payload];
 }
 
