@@ -54,7 +54,7 @@ export const SCHEMA = [
     key: 'CJW_NESTED',
     type: { kind: 'enum', values: ['auto', 'yes', 'no'] },
     default: 'auto',
-    description: 'Whether the wrapper runs inside a container. `auto` trusts only `/.singularity.d` and a non-identity `/proc/self/uid_map`, never the job-controlled `APPTAINER_CONTAINER`/`SINGULARITY_CONTAINER`. When nested, `-C` becomes `--contain --ipc --cleanenv` and `--pid` is dropped.',
+    description: 'Whether the wrapper runs inside a container. `auto` trusts only `/.singularity.d` and a non-identity `/proc/self/uid_map`, never the job-controlled `APPTAINER_CONTAINER`/`SINGULARITY_CONTAINER`. When nested, `-C` becomes `--contain --ipc --cleanenv` and `--pid` is dropped, except for an unprivileged Apptainer (no setuid helper, user namespaces), which makes its PID namespace nested too: there the line keeps `-C` (measured on Apptainer 1.4.5).',
     example: 'yes',
   },
   {
