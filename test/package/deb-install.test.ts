@@ -186,7 +186,12 @@ describeWhen('the .deb in the Debian pool root: install, a pool job, upgrade, re
   }, 60_000);
 
   test('removal drops the wrapper and the alternative, keeps the config; purge drops the config, not the site\'s own files', () => {
-    inRootOk(['dpkg', '-r', 'condor-job-wrapper']);
+    // Removed while HTCondor still names it (rollback step 1 skipped): every job would fail, said loudly.
+    writeFileSync(at('/etc/condor/config.d/49-condor-job-wrapper-on.conf'), 'USER_JOB_WRAPPER = /usr/libexec/condor-job-wrapper\n');
+    const removal = inRoot(['dpkg', '-r', 'condor-job-wrapper']);
+    rmSync(at('/etc/condor/config.d/49-condor-job-wrapper-on.conf'));
+    expect(removal.status).toBe(0);
+    expect(removal.stderr).toContain('condor-job-wrapper: WARNING: USER_JOB_WRAPPER still names /usr/libexec/condor-job-wrapper: every job on this node fails');
     expect(inRootOk(['dpkg-query', '-W', '-f', '${Status}', 'condor-job-wrapper'])).toBe('deinstall ok config-files');
     expect(existsSync(at('/usr/libexec/condor-job-wrapper')) || isLink(at('/usr/libexec/condor-job-wrapper'))).toBe(false);
     expect(existsSync(at('/usr/lib/condor-job-wrapper'))).toBe(false);
