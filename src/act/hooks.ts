@@ -178,12 +178,20 @@ function signalGroup(pgid: number, sig: NodeJS.Signals): void {
 /**
  * The watchdog's program, a constant (its one argument is our own temporary directory). It keeps
  * the last line Node sent: the running hook's pid, "-" between hooks. "done" ends it quietly; EOF
- * without it means Node died: kill that hook's group, session and children, remove the directory.
+ * without it, or Node's pid gone, means Node died: kill that hook's group, session and children,
+ * remove the directory. bash, for `read -t`.
  */
 const WATCHDOG = [
   'd=$1',
+  'n=$2',
   'h=-',
-  'while IFS= read -r l; do [ "$l" = done ] && exit 0; h=$l; done',
+  // EOF, or (should anything else hold the pipe open) Node gone: checked every second.
+  'while :; do',
+  '  if IFS= read -r -t 1 l; then [ "$l" = done ] && exit 0; h=$l',
+  '  elif [ $? -le 128 ]; then break',
+  '  elif ! kill -0 "$n" 2>/dev/null; then break',
+  '  fi',
+  'done',
   'if [ "$h" != - ]; then',
   // Stopped first, so that the hook's children stay its children while the session is scanned.
   '  kill -s STOP -- "-$h" 2>/dev/null',
@@ -212,7 +220,7 @@ function startWatchdog(dir: string): Watchdog {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { spawn } = require('node:child_process') as typeof import('node:child_process');
   // Its own session: a signal to our process group does not reach it. No job data in its argv.
-  const w = spawn('/bin/sh', ['-c', WATCHDOG, 'cjw-hook-watchdog', dir], { cwd: '/', env: { PATH: HOOK_PATH }, stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  const w = spawn('/bin/bash', ['-c', WATCHDOG, 'cjw-hook-watchdog', dir, String(process.pid)], { cwd: '/', env: { PATH: HOOK_PATH }, stdio: ['pipe', 'ignore', 'ignore'], detached: true });
   w.unref();
   const stdin = w.stdin;
   // A watchdog that failed to start must not fail the job (EPIPE): Node's own handlers remain.

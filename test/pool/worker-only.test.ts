@@ -6,7 +6,7 @@
 // - node error: the file is shown, the starter fails the attempt (VacateReasonCode 1007) and the
 //   schedd requeues the job, again on every start: nothing on the worker node can hold it.
 
-import { BREAK_NODE_ATTR, Pool, SIF, SITE, containerJob, describePool, record, siteConfig, submitFile, type WaitResult, SETUP_TIMEOUT_MS } from './pool';
+import { BREAK_NODE_ATTR, Pool, SIF, SITE, containerJob, describePool, record, siteConfig, sleep, submitFile, type WaitResult, SETUP_TIMEOUT_MS } from './pool';
 
 describePool('pool: wrapper errors with only the worker node configured', () => {
   const pool = new Pool('worker-only');
@@ -57,7 +57,14 @@ describePool('pool: wrapper errors with only the worker node configured', () => 
     const t0 = Date.now();
     await pool.waitFor('three failed starts in the job log', () => starterErrors().length, (n) => n >= 3, 120_000, job.cluster);
     const seconds = (Date.now() - t0) / 1000;
-    const ad = pool.ad(job.cluster, ['JobStatus', 'NumJobStarts', 'VacateReasonCode', 'VacateReason']);
+    // 23.9 restarts the job on its claim within 1-3 s: between two starts the schedd's copy may
+    // not carry the vacate attributes yet, so read them once they are there (bounded).
+    const attrs = ['JobStatus', 'NumJobStarts', 'VacateReasonCode', 'VacateReason'];
+    let ad = pool.ad(job.cluster, attrs);
+    for (let i = 0; i < 60 && (ad.VacateReasonCode === undefined || ad.VacateReasonCode === 'undefined'); i++) {
+      await sleep(500);
+      ad = pool.ad(job.cluster, attrs);
+    }
     const removed = pool.asUser(['condor_rm', String(job.cluster)]);
     const explain = `${JSON.stringify(ad)}\n${pool.diagnostics(job.cluster, job.dir)}`;
     try {
