@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installWrapper, IN_CI, nodeBinaries, runWrapper, standin, tempDir } from './harness';
+import { describeBundle, IN_CI, installWrapper, runWrapper, standin, tempDir } from './harness';
 
 const isRoot = process.getuid?.() === 0;
 const CONDORUSER = 1001;
@@ -22,7 +22,7 @@ const state = (wrapper: string): string => (/code cache: \S+: (.*)\n/.exec(runWr
 if (!isRoot && !IN_CI) {
   it.skip('code cache tests need root (they write /var/cache/condor-job-wrapper)', () => undefined);
 } else {
-  describe.each(nodeBinaries())('code cache on $label', ({ path: node }) => {
+  describeBundle('code cache on $label', ({ path: node }) => {
     const wrapper = installWrapper(node);
     const file = cacheFileOf(wrapper);
     const job = (): void => {

@@ -8,7 +8,7 @@
 
 import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installWrapper, nodeBinaries, runWrapper, standin, tempDir, type Standin } from './harness';
+import { describeBundle, installWrapper, runWrapper, type Standin, standin, tempDir } from './harness';
 
 const JOB_UID = 4242;
 
@@ -47,7 +47,7 @@ function expectContained(rt: Standin, image: string, payloadTail: readonly strin
   expect(argv.slice(argv.length - payloadTail.length)).toEqual([...payloadTail]);
 }
 
-describe.each(nodeBinaries())('containment against the job, bundle on $label', ({ path: nodePath }) => {
+describeBundle('containment against the job, bundle on $label', ({ path: nodePath }) => {
   const wrapper = installWrapper(nodePath);
 
   describe('1. no job argument reaches the wrapper\'s Node', () => {

@@ -4,14 +4,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installWrapper, IN_CI, nodeBinaries, runWrapper, STATIC_BASH, standin, tempDir, withStaticFront } from './harness';
+import { describeBundle, IN_CI, installWrapper, nodeBinaries, runWrapper, standin, STATIC_BASH, tempDir, withStaticFront } from './harness';
 
 const HOSTILE_ARGS = ['a b', '"quoted"', "it's", 'line1\nline2', '', '-C', '--bind', '/x:/y', 'ünïcødé ✓', '$(touch /tmp/pwned)', '`id`', '*', '\t', ' '];
 
 // The image rule (S5.3) wants an existing image: an empty sandbox dir is one for the stand-in.
 const IMG = tempDir('cjw-img-');
 
-describe.each(nodeBinaries())('bundle on $label', ({ path: nodePath }) => {
+describeBundle('bundle on $label', ({ path: nodePath }) => {
   const wrapper = installWrapper(nodePath);
 
   it('hands `apptainer exec -C img /bin/echo "a b"` to the runtime unchanged', () => {

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RULES } from '../../src/decide/rules/index';
-import { installWrapper, nodeBinaries, observedArgv, ROOT, runWrapper, standin, tempDir, type Standin } from './harness';
+import { describeBundle, installWrapper, observedArgv, ROOT, runWrapper, type Standin, standin, tempDir } from './harness';
 
 interface Site {
   readonly base: string;
@@ -83,7 +83,7 @@ function expectShape(j: Record<string, unknown>): void {
   for (const w of j.warnings as unknown[]) expect(typeof w).toBe('string');
 }
 
-describe.each(nodeBinaries())('--explain, bundle on $label', ({ path: nodePath }) => {
+describeBundle('--explain, bundle on $label', ({ path: nodePath }) => {
   const wrapper = installWrapper(nodePath);
 
   it('control: without --explain the same line does run the runtime and the hooks', () => {

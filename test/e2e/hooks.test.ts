@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IN_CI, installWrapper, nodeBinaries, runWrapper, standin, tempDir, type Standin } from './harness';
+import { describeBundle, IN_CI, installWrapper, runWrapper, type Standin, standin, tempDir } from './harness';
 
 interface Job {
   readonly dir: string;
@@ -57,7 +57,7 @@ function noProcess(pid: string): boolean {
   return !existsSync(stat) || / Z /.test(readFileSync(stat, 'utf8'));
 }
 
-describe.each(nodeBinaries())('hooks through the bundle on $label', ({ path: nodePath }) => {
+describeBundle('hooks through the bundle on $label', ({ path: nodePath }) => {
   const wrapper = installWrapper(nodePath);
 
   it('runs setup then test hooks with only the documented environment, then execs the runtime', () => {

@@ -4,7 +4,7 @@
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installWrapper, nodeBinaries, observedArgv, runWrapper, tempDir } from './harness';
+import { describeBundle, installWrapper, observedArgv, runWrapper, tempDir } from './harness';
 
 /** The real HTCondor 24.0.23 line (container-apptainer-srv), its runtime gone, re-pointed at a fresh scratch. */
 function brokenRuntimeLine(payload: readonly string[]): { argv: string[]; scratch: string; base: string } {
@@ -18,7 +18,7 @@ function brokenRuntimeLine(payload: readonly string[]): { argv: string[]; scratc
   return { argv, scratch, base };
 }
 
-describe.each(nodeBinaries())('starter-built with the runtime unusable, bundle on $label', ({ path: nodePath }) => {
+describeBundle('starter-built with the runtime unusable, bundle on $label', ({ path: nodePath }) => {
   const wrapper = installWrapper(nodePath);
 
   it.each(['', 'CJW_MODE=PREFERRED', 'CJW_MODE=NEVER', 'CJW_VO_MODE=DISABLE_GWMS'])('%j: the payload runs on the host with one warning', (cfg) => {

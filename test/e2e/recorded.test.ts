@@ -11,7 +11,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'nod
 import { dirname, join } from 'node:path';
 import { parseClassAd } from '../../src/facts/classad';
 import { jobFromAd, simulateStarter, siteFromScratch, type StarterVersion } from '../starterSim';
-import { installWrapper, nodeBinaries, ROOT, runWrapper, standin, tempDir } from './harness';
+import { describeBundle, installWrapper, ROOT, runWrapper, standin, tempDir } from './harness';
 
 const OBS = join(ROOT, 'test/fixtures/observed');
 const ADS = join(ROOT, 'test/fixtures/ads');
@@ -37,7 +37,7 @@ function explain(wrapper: string, config: string, argv: readonly string[], env: 
   return { status: r.status, stderr: r.stderr, json: JSON.parse(r.stdout) as Explained['json'] };
 }
 
-describe.each(nodeBinaries())('recorded starter lines through the bundle with --explain, on $label', ({ path: nodePath }) => {
+describeBundle('recorded starter lines through the bundle with --explain, on $label', ({ path: nodePath }) => {
   const wrapper = installWrapper(nodePath);
   const rt = standin('apptainer');
   const base = tempDir('cjw-recorded-');

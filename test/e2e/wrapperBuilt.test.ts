@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installWrapper, nodeBinaries, runWrapper, standin, tempDir } from './harness';
+import { describeBundle, installWrapper, runWrapper, standin, tempDir } from './harness';
 
 interface Job {
   readonly scratch: string;
@@ -28,7 +28,7 @@ function job(config: string): Job {
   return { scratch, image, config: cfg, env };
 }
 
-describe.each(nodeBinaries())('wrapper-built mode, bundle on $label', ({ path: nodePath }) => {
+describeBundle('wrapper-built mode, bundle on $label', ({ path: nodePath }) => {
   const wrapper = installWrapper(nodePath);
 
   it('REQUIRED: the stand-in runtime receives the line HTCondor 24 builds, and runs the job', () => {
