@@ -5,7 +5,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installWrapper, observedArgv, ROOT, runWrapper, standin, tempDir } from './harness';
+import { installWrapper, itAsRoot, observedArgv, ROOT, runWrapper, standin, tempDir } from './harness';
 
 const wrapper = installWrapper('/usr/bin/node');
 const LINE = /^condor-job-wrapper: (job|node) error: [^\n]+: [^\n]+\n$/;
@@ -149,7 +149,7 @@ describe('the failure contract holds on hostile input (issue 14)', () => {
     return spawnSync('/bin/bash', ['--norc', '--noprofile', '-c', 'export JOB_BYTES=$(printf "a\\377b"); exec "$0" "$@"', w, ...argv], { env, cwd: tempDir(), encoding: 'utf8', timeout: 20000 });
   }
 
-  it('an empty image (exec "" /bin/true) is a job error 65 naming the empty image, not an internal error', () => {
+  itAsRoot('an empty image (exec "" /bin/true) is a job error 65 naming the empty image, not an internal error', () => {
     const dir = tempDir();
     const errFile = join(dir, '.job_wrapper_failure');
     const rt = standin('apptainer');

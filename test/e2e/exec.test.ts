@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeBundle, IN_CI, installWrapper, nodeBinaries, runWrapper, standin, STATIC_BASH, tempDir, withStaticFront } from './harness';
+import { describeAsRoot, describeBundle, IN_CI, installWrapper, nodeBinaries, runWrapper, standin, STATIC_BASH, tempDir, withStaticFront } from './harness';
 
 const HOSTILE_ARGS = ['a b', '"quoted"', "it's", 'line1\nline2', '', '-C', '--bind', '/x:/y', 'ünïcødé ✓', '$(touch /tmp/pwned)', '`id`', '*', '\t', ' '];
 
@@ -206,7 +206,7 @@ describeBundle('bundle on $label', ({ path: nodePath }) => {
 // would run code there before any policy. Everything the front starts gets an empty environment;
 // the shell itself is safe only when statically linked (docs/deployment.md, "Hardening").
 const haveStaticBash = existsSync(STATIC_BASH);
-describe('the front and a job\'s LD_PRELOAD', () => {
+describeAsRoot('the front and a job\'s LD_PRELOAD', () => {
   const preload = { LD_PRELOAD: '/nonexistent/cjw-preload.so' };
   const ldso = /ERROR: ld\.so: object '\/nonexistent\/cjw-preload\.so' from LD_PRELOAD cannot be preloaded/g;
 
@@ -236,7 +236,7 @@ describe('the front and a job\'s LD_PRELOAD', () => {
 });
 
 // Issue 16 (first deployment), items 1, 12 and 13, through the bundle on one Node.
-describe('first deployment findings, through the bundle', () => {
+describeAsRoot('first deployment findings, through the bundle', () => {
   const node = nodeBinaries()[0];
   const wrapper = installWrapper(node?.path ?? '/usr/bin/node');
 
