@@ -6,15 +6,13 @@
 // Needs root, the pool root (bash ../shared/pool/install.sh), bwrap, dpkg-deb, overlayfs.
 
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, closeSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEB, ROOT, VERSION, buildPackages, describeWhen, hasTool, ok, run } from './pkg';
+import { DEB, ROOT, VERSION, describeWhen, hasTool, run, NEXT, POOL_ROOT, packagesAndOverlay } from './pkg';
 
-const POOL_ROOT = process.env.CJW_POOL_ROOT ?? '/srv/cjw-pool-sid';
 const POOL_SH = resolve(ROOT, '../shared/pool/pool.sh');
 const STATIC_BASH = '/bin/bash-static';
-const NEXT = `${VERSION}.1`;
 const LOCK = '/tmp/cjw-pool-suites.lock';
 
 function whyNot(): string | undefined {
@@ -47,16 +45,7 @@ describeWhen('the .deb in the Debian pool root: install, a pool job, upgrade, re
     dir = mkdtempSync(join(tmpdir(), 'cjw-pkg-root-'));
     chmodSync(dir, 0o755); // the pool's state dir lives below: condoruser must traverse it
     // Version N from this checkout; N+1 from a copy whose example config changed.
-    buildPackages(join(dir, 'n'), { env: { ...process.env } });
-    const src = join(dir, 'src');
-    for (const p of ['package.json', 'README.md', 'scripts', 'src', 'packaging', 'condor-config', 'docs', 'wrapper']) cpSync(join(ROOT, p), join(src, p), { recursive: true });
-    symlinkSync(join(ROOT, 'node_modules'), join(src, 'node_modules'));
-    appendFileSync(join(src, 'condor-config/wrapper.env.example'), '\n# changed in the next version\n');
-    const epoch = ok('git', ['log', '-1', '--format=%ct'], { cwd: ROOT }).trim();
-    buildPackages(join(dir, 'n1'), { root: src, version: NEXT, env: { ...process.env, SOURCE_DATE_EPOCH: epoch } });
-    for (const d of ['upper', 'work', 'merged']) mkdirSync(join(dir, d));
-    merged = join(dir, 'merged');
-    ok('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${POOL_ROOT},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, merged]);
+    merged = packagesAndOverlay(dir);
     mounted = true;
   }, 180_000);
   afterAll(() => {

@@ -3,7 +3,7 @@
 
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '../..');
@@ -50,4 +50,29 @@ export function buildPackages(out: string, opts: { root?: string; version?: stri
 
 export function sha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/** The Debian root the install tests lay an overlay on (../shared/pool/install.sh). */
+export const POOL_ROOT = process.env.CJW_POOL_ROOT ?? '/srv/cjw-pool-sid';
+/** The version an upgrade test moves to. */
+export const NEXT = `${VERSION}.1`;
+
+/**
+ * For the install tests: version N from this checkout into DIR/n, version NEXT into DIR/n1 from a
+ * copy whose example config changed (a conffile the upgrade must not overwrite once edited), and a
+ * copy-on-write overlay of the pool root at DIR/merged (the shared root is never written).
+ * Returns the merged root; the caller unmounts it.
+ */
+export function packagesAndOverlay(dir: string, env: NodeJS.ProcessEnv = process.env): string {
+  buildPackages(join(dir, 'n'), { env });
+  const src = join(dir, 'src');
+  for (const p of ['package.json', 'README.md', 'scripts', 'src', 'packaging', 'condor-config', 'docs', 'wrapper']) cpSync(join(ROOT, p), join(src, p), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(src, 'node_modules'));
+  appendFileSync(join(src, 'condor-config/wrapper.env.example'), '\n# changed in the next version\n');
+  const epoch = ok('git', ['log', '-1', '--format=%ct'], { cwd: ROOT }).trim();
+  buildPackages(join(dir, 'n1'), { root: src, version: NEXT, env: { ...env, SOURCE_DATE_EPOCH: epoch } });
+  for (const d of ['upper', 'work', 'merged']) mkdirSync(join(dir, d));
+  const merged = join(dir, 'merged');
+  ok('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${POOL_ROOT},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, merged]);
+  return merged;
 }

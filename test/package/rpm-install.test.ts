@@ -5,13 +5,11 @@
 // cannot show (EL9's own alternatives tool, dnf resolving nodejs >= 1:20) is in the report.
 // Needs root, rpm, the pool root, overlayfs.
 
-import { appendFileSync, chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, RPM, VERSION, buildPackages, describeWhen, hasTool, ok, run } from './pkg';
+import { RPM, VERSION, describeWhen, hasTool, ok, run, NEXT, POOL_ROOT, packagesAndOverlay } from './pkg';
 
-const POOL_ROOT = process.env.CJW_POOL_ROOT ?? '/srv/cjw-pool-sid';
-const NEXT = `${VERSION}.1`;
 const STATIC = '/usr/lib/condor-job-wrapper/condor-job-wrapper-static';
 
 function whyNot(): string | undefined {
@@ -31,16 +29,7 @@ describeWhen('the RPM with rpm in the pool root: install, upgrade keeping the si
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'cjw-rpm-root-'));
-    buildPackages(join(dir, 'n'));
-    const src = join(dir, 'src');
-    for (const p of ['package.json', 'README.md', 'scripts', 'src', 'packaging', 'condor-config', 'docs', 'wrapper']) cpSync(join(ROOT, p), join(src, p), { recursive: true });
-    symlinkSync(join(ROOT, 'node_modules'), join(src, 'node_modules'));
-    appendFileSync(join(src, 'condor-config/wrapper.env.example'), '\n# changed in the next version\n');
-    const epoch = ok('git', ['log', '-1', '--format=%ct'], { cwd: ROOT }).trim();
-    buildPackages(join(dir, 'n1'), { root: src, version: NEXT, env: { ...process.env, SOURCE_DATE_EPOCH: epoch } });
-    for (const d of ['upper', 'work', 'merged']) mkdirSync(join(dir, d));
-    merged = join(dir, 'merged');
-    ok('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${POOL_ROOT},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, merged]);
+    merged = packagesAndOverlay(dir);
     mounted = true;
     // EL9's path for the tool (Debian's has the same --install/--set/--remove/--query).
     symlinkSync('/usr/bin/update-alternatives', at('/usr/sbin/update-alternatives'));
