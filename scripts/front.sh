@@ -27,6 +27,11 @@ cjw_fail() {
   if [ -n "$!" ]; then
     wait "$!" 2>/dev/null
     cjw_st=$?
+    # Node's "bad option" (9): the flags --check chose no longer fit this Node binary.
+    if [ "$cjw_st" -eq 9 ] && [ "${#cjw_v8[@]}" -gt 0 ]; then
+      cjw_msg="condor-job-wrapper: node error: the wrapper's Node process ($cjw_node) refused the V8 flags ${cjw_v8[*]} that --check chose for it (Node overwritten in place since?); the job was not started: run condor-job-wrapper --check as root"
+      cjw_code=69
+    fi
     if [ "$cjw_st" -gt 128 ] && [ "$cjw_st" -lt 193 ]; then
       cjw_msg="condor-job-wrapper: node error: the wrapper's Node process ($cjw_node): killed by signal $((cjw_st - 128)) (SIG$(kill -l "$cjw_st" 2>/dev/null)) before it decided; the job was not started"
       cjw_code=69
@@ -50,6 +55,18 @@ cjw_fail() {
   exit "$cjw_code"
 }
 [ -x "$cjw_node" ] || cjw_fail "Node.js not found at $cjw_node (choose it with /etc/condor-job-wrapper/node: docs/deployment.md)"
+# V8 without JIT for our Node (src/act/nodeFlags.ts): `--check` (root) leaves a hard link to the
+# Node it tested, named for the flags that Node takes silently. Same inode as ours: those flags;
+# none matches (no --check yet, or Node replaced since): no flags. A glob and stat(2), no fork.
+cjw_v8=()
+for cjw_k in /var/cache/condor-job-wrapper/node/jitless*; do
+  [ "$cjw_k" -ef "$cjw_node" ] || continue
+  case ${cjw_k#/var/cache/condor-job-wrapper/node/} in
+    jitless-no-wasm.*) cjw_v8=(--jitless --no-expose-wasm) ;;
+    jitless.*) cjw_v8=(--jitless) ;;
+  esac
+  break
+done
 cjw_rec=()
 exec {cjw_out}>&1
 # The decision arrives length-framed (src/act/front.ts, writeHandover): "CJW2", the table's
@@ -69,7 +86,7 @@ exec {cjw_out}>&1
       cjw_rec+=("$cjw_r")
     done
   fi
-} < <(exec -c "$cjw_node" "$0" --cjw-front-v1 "$$" "$#" 3>&1 1>&"$cjw_out" {cjw_out}>&-)
+} < <(exec -c "$cjw_node" "${cjw_v8[@]}" "$0" --cjw-front-v1 "$$" "$#" 3>&1 1>&"$cjw_out" {cjw_out}>&-)
 # Reap Node before the exec, so that no Node process (not even a zombie) outlives the handover.
 wait "$!" 2>/dev/null
 exec {cjw_out}>&-

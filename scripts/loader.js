@@ -11,13 +11,39 @@
   const BUILD = '@@CJW_BUILD_ID@@';
   const DIR = '/var/cache/condor-job-wrapper';
   const file = `${DIR}/code-${BUILD}-${process.version}-${process.arch}.bin`;
-  const text = fs.readFileSync(__filename, 'latin1');
   const open = `\n/${'*'}CJW-MAIN\n`;
-  const start = text.indexOf(open);
-  const end = text.lastIndexOf(`\n${'*'}/`);
-  if (start < 0 || end <= start) throw new Error(`${__filename}: the wrapper's code is missing (a damaged copy?)`);
-  // The build stored the code already wrapped as a CommonJS function: one slice, no copy.
-  const source = text.slice(start + open.length, end);
+  const close = `\n${'*'}/`;
+  // The build wrote where the code lies in this file: read just that range (and the markers
+  // around it, checked), one copy into one string. A copy whose bytes moved (edited by hand)
+  // takes the slow path: the whole file, searched.
+  const START = Number('@@CJW_MAIN_START@@');
+  const END = Number('@@CJW_MAIN_END__@@');
+  const readRange = () => {
+    const fd = fs.openSync(__filename, 'r');
+    try {
+      const want = END - START + open.length + close.length;
+      const buf = Buffer.allocUnsafeSlow(want);
+      let got = 0;
+      while (got < want) {
+        const n = fs.readSync(fd, buf, got, want - got, START - open.length + got);
+        if (n === 0) return undefined;
+        got += n;
+      }
+      if (buf.toString('latin1', 0, open.length) !== open || buf.toString('latin1', want - close.length) !== close) return undefined;
+      return buf.toString('latin1', open.length, want - close.length);
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  const readSearched = () => {
+    const text = fs.readFileSync(__filename, 'latin1');
+    const start = text.indexOf(open);
+    const end = text.lastIndexOf(close);
+    if (start < 0 || end <= start) throw new Error(`${__filename}: the wrapper's code is missing (a damaged copy?)`);
+    return text.slice(start + open.length, end);
+  };
+  // The build stored the code already wrapped as a CommonJS function.
+  const source = readRange() ?? readSearched();
   const rootOnly = (st) => st.uid === 0 && (st.mode & 0o022) === 0;
   let cachedData;
   let state = 'absent';
@@ -26,7 +52,12 @@
       const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
       try {
         const st = fs.fstatSync(fd);
-        if (st.isFile() && rootOnly(st) && st.size < 16 * 1024 * 1024) cachedData = fs.readFileSync(fd);
+        if (st.isFile() && rootOnly(st) && st.size < 16 * 1024 * 1024) {
+          cachedData = Buffer.allocUnsafeSlow(st.size);
+          let got = 0;
+          for (let n = 1; n > 0 && got < st.size; got += n) n = fs.readSync(fd, cachedData, got, st.size - got, got);
+          if (got !== st.size) cachedData = undefined;
+        }
         else state = 'ignored (not a root-only file)';
       } finally {
         fs.closeSync(fd);

@@ -5,7 +5,7 @@
 // no Node resident) on every Node version, with or without process.execve.
 
 import { isUtf8 } from 'node:buffer';
-import { closeSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { WrapperError } from '../errors';
 
 export const FRONT_MARKER = '--cjw-front-v1';
@@ -88,12 +88,37 @@ export function reportingEntries(buf: Buffer): Map<string, string> {
 }
 
 /**
+ * A /proc file whole (its size reads as 0). With the same open/read/close calls the loader has
+ * already made (scripts/loader.js): Node's readFileSync would be more of Node's own code compiled
+ * at every job's start.
+ */
+export function readProcFile(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(16 * 1024);
+    let got = 0;
+    for (;;) {
+      if (got === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 4);
+        buf.copy(bigger, 0, 0, got);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) return buf.subarray(0, got);
+      got += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * The job's environment exactly as the starter gave it to the front: /proc/PPID/environ is the
  * front's initial environment block (bash never rewrites it). When the block does not decode,
  * `reporting` receives the failure path's entries before the error is thrown.
  */
 export function readFrontEnvironment(ppid: number, reporting?: Map<string, string>): Map<string, string> {
-  const buf = readFileSync(`/proc/${ppid}/environ`);
+  const buf = readProcFile(`/proc/${ppid}/environ`);
   try {
     return envFromEntries(decodeRecords(buf, (i) => `environment entry ${i + 1}`));
   } catch (e) {
@@ -109,14 +134,14 @@ export function readFrontEnvironment(ppid: number, reporting?: Map<string, strin
  * with exactly its "$@". Layout of ours: node, script, marker, pid, count.
  */
 export function readFrontArgv(): string[] {
-  const own = readFileSync('/proc/self/cmdline', 'latin1').split('\0');
+  const own = readProcFile('/proc/self/cmdline').toString('latin1').split('\0');
   const at = own.indexOf(FRONT_MARKER);
   const pid = Number(own[at + 1]);
   const count = Number(own[at + 2]);
   if (at < 0 || !Number.isSafeInteger(pid) || !Number.isSafeInteger(count) || count < 0) throw new Error('front marker, pid or count missing from /proc/self/cmdline');
   // Our parent must be that front: a reparented Node (the front died) must not read another's argv.
   if (pid !== process.ppid) throw new Error(`the front (pid ${String(pid)}) is not this process's parent (${String(process.ppid)})`);
-  const buf = readFileSync(`/proc/${String(pid)}/cmdline`);
+  const buf = readProcFile(`/proc/${String(pid)}/cmdline`);
   // Records before the job's arguments: bash, its options, the script (for naming a bad one).
   let records = 0;
   for (const b of buf) if (b === 0) records++;

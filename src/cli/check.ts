@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Handover } from '../act/front';
 import { loaderInfo, writeCodeCache } from '../act/codeCache';
+import { chooseNodeFlags } from '../act/nodeFlags';
 import { fileLinkage, shebangInterpreter } from '../facts/elf';
 import { displayRuntime, missingFlagReason } from '../decide/rules/compat';
 import { parseExtraArgs } from '../decide/rules/extraArgs';
@@ -528,6 +529,16 @@ function withCodeCache(r: CheckResult, configFile: string | undefined): CheckRes
 }
 
 /**
+ * Chooses the V8 flags jobs start Node with (act/nodeFlags.ts), before the code cache is warmed:
+ * V8 keeps a cache only for the flags it was made with. Never affects the verdict.
+ */
+function withNodeFlags(r: CheckResult): CheckResult {
+  if (loaderInfo() === undefined) return r;
+  const c = chooseNodeFlags(process.getuid?.() === 0);
+  return { ...r, items: [...r.items, { status: c.ok ? 'ok' : 'warn', area: 'node flags', text: c.text }] };
+}
+
+/**
  * The bundle's first line names the shell its front runs under. The dynamic linker starts that
  * shell with the job's environment, so a dynamically linked one runs a job's LD_PRELOAD library
  * before any policy applies (every program the front starts gets an empty environment). A
@@ -662,7 +673,7 @@ export function runCheck(opts: OwnOptions, ctx: RunContext): Handover {
   // condor_config_val reads the caller's CONDOR_CONFIG (the startd's, for the health check).
   const env: CheckEnv = { ...defaultEnv, condorRuntime: () => htcondorRuntime(ctx.env.get('CONDOR_CONFIG')) };
   const checked = withInstallCheck(runChecks(opts.config, env), resolve(process.argv[1] ?? ''));
-  const r = withCodeCache(withFrontCheck(checked), opts.config);
+  const r = withCodeCache(withNodeFlags(withFrontCheck(checked)), opts.config);
   if (opts.classad) {
     ctx.stdout(classAdOutput(r));
     // The ad carries the verdict; a non-zero exit would only make the startd log a warning.

@@ -98,7 +98,9 @@ export async function run(ctx: RunContext): Promise<Handover> {
     return EXIT_OK;
   }
   if (opts.version) {
-    ctx.stdout(`condor-job-wrapper ${version}\n${codeCacheLine()}\n`);
+    // Which Node, and the V8 flags the front chose for it (act/nodeFlags.ts): what every job starts.
+    const flags = process.execArgv.length === 0 ? 'none' : process.execArgv.join(' ');
+    ctx.stdout(`condor-job-wrapper ${version}\nnode: ${process.version} ${process.execPath}; V8 flags: ${flags}\n${codeCacheLine()}\n`);
     return EXIT_OK;
   }
   if (opts.check) {

@@ -32,6 +32,8 @@ export const MAX_AD_BYTES = 16 * 1024 * 1024;
 const MAX_LIST_DEPTH = 32;
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// `Name = literal` ending at a newline or the end of the text (parseClassAd's fast path).
+const FAST_LINE = /([A-Za-z_][A-Za-z0-9_]*) = (?:"([^"\\\n\r\0]*)"|(-?(?:0|[1-9][0-9]{0,14}))|(true|false))(?=\n|$)/y;
 // Sticky, unambiguous patterns: linear on any input (no nested quantifiers over the same text).
 const NUMBER_RE = /-?(?:\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)/y;
 // {0,} and not *: "*" + "/" would end the block comment the bundle keeps its code in.
@@ -201,6 +203,26 @@ export function parseClassAd(text: string, file: string, kind: AdKind = 'job'): 
   let lineNo = 0;
   let pos = 0;
   while (pos <= text.length) {
+    // The line as HTCondor writes nearly all of them, taken in one native match: the same value
+    // the general way below gives (a plain string, a decimal integer of at most 15 digits, a
+    // lower-case boolean); anything else (expressions, escapes, reals, lists, odd spacing, the
+    // bracketed form's ";") goes the general way. Half the cost of reading a job ad.
+    if (!bracketed) {
+      FAST_LINE.lastIndex = pos;
+      const m = FAST_LINE.exec(text);
+      if (m !== null) {
+        const [, name = '', str, int, bool] = m;
+        const value: AdValue = str !== undefined
+          ? { type: 'string', value: str }
+          : int !== undefined
+            ? { type: 'integer', value: Number(int) || 0 }
+            : { type: 'boolean', value: bool === 'true' };
+        attrs.set(name.toLowerCase(), value);
+        pos = FAST_LINE.lastIndex + 1;
+        lineNo++;
+        continue;
+      }
+    }
     const nl = text.indexOf('\n', pos);
     const lineEnd = nl < 0 ? text.length : nl;
     const raw = text.slice(pos, lineEnd);
@@ -263,11 +285,43 @@ function errnoOf(e: unknown): string {
 }
 
 /**
+ * Only the lines of `names` (any case) of an ad's text, parsed as parseClassAd would, with their
+ * line numbers in errors; the rest is not looked at. For an ad of which a job needs one or two
+ * attributes (the machine ad: AssignedGPUs), where parsing every line cost more than any rule.
+ * A `[ ... ]` new-syntax wrapper is handled as in parseClassAd.
+ */
+export function parseClassAdAttrs(text: string, file: string, kind: AdKind, names: readonly string[]): ClassAd {
+  for (const n of names) if (!NAME_RE.test(n)) throw new Error(`parseClassAdAttrs: not an attribute name: ${n}`);
+  // One native scan for the wanted names at a line start; the name must end at space or "=".
+  const re = new RegExp(`^[ \\t\\r\\f\\v]*(?:${names.join('|')})[ \\t\\r\\f\\v]*=`, 'gim');
+  const bracketed = /^[ \t\r\f\v]*\[[ \t\r\f\v]*$/m.test(text);
+  const attrs = new Map<string, AdValue>();
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const end = text.indexOf('\n', m.index);
+    let line = text.slice(m.index, end < 0 ? text.length : end);
+    if (bracketed) line = trimEnd(line).replace(/;$/, '');
+    // Parsed on its own, then named by its real line number if it is malformed.
+    let one: ClassAd;
+    try {
+      one = parseClassAd(line, file, kind);
+    } catch (e) {
+      if (!(e instanceof WrapperError)) throw e;
+      let lineNo = 1;
+      for (let i = text.indexOf('\n'); i >= 0 && i < m.index; i = text.indexOf('\n', i + 1)) lineNo++;
+      throw new WrapperError(e.id, `${adWord(kind)} ${file} line ${lineNo}`, e.why);
+    }
+    for (const [k, v] of one.attrs) attrs.set(k, v);
+  }
+  return { file, attrs };
+}
+
+/**
  * Reads and parses a ClassAd file: the module's only I/O. Bounded to MAX_AD_BYTES; refuses
  * anything but a regular file (a FIFO is opened non-blocking so it cannot hang the wrapper);
  * invalid UTF-8 is an error rather than silently replaced, so values reach the runtime unaltered.
+ * With `only`, just those attributes are parsed (parseClassAdAttrs).
  */
-export function readClassAdFile(path: string, kind: AdKind = 'job'): ClassAd {
+export function readClassAdFile(path: string, kind: AdKind = 'job', only?: readonly string[]): ClassAd {
   const what = `${adWord(kind)} ${path}`;
   let fd: number;
   try {
@@ -306,7 +360,7 @@ export function readClassAdFile(path: string, kind: AdKind = 'job'): ClassAd {
   }
   if (!isUtf8(buf)) throw new WrapperError('jobad.malformed', `${what} line ${badUtf8Line(buf)}`, 'not valid UTF-8');
   const text = buf.toString('utf8');
-  return parseClassAd(text, path, kind);
+  return only === undefined ? parseClassAd(text, path, kind) : parseClassAdAttrs(text, path, kind, only);
 }
 
 // ---- typed access for the decide rules ----

@@ -33,10 +33,17 @@ export interface GatherInput {
   readonly runtimeVersion?: RuntimeVersion;
 }
 
+/**
+ * What the rules read from the machine ad (decide/rules/gpu.ts). It is the startd's slot ad, not
+ * the job's; parsing its ~200 lines for one attribute cost more than every rule together, so only
+ * these are parsed (a malformed line among them is still a node error).
+ */
+export const MACHINE_AD_ATTRS: readonly string[] = ['AssignedGPUs'];
+
 function optionalAd(path: string | undefined, kind: 'job' | 'machine'): ClassAd | undefined {
   if (path === undefined || path === '') return undefined;
   try {
-    return readClassAdFile(path, kind);
+    return readClassAdFile(path, kind, kind === 'machine' ? MACHINE_AD_ATTRS : undefined);
   } catch (e) {
     // The machine ad is the node's: a broken one is a node error (requeue), not the job's.
     if (kind === 'machine' && e instanceof WrapperError) throw new WrapperError('machinead.bad', e.what, e.why);

@@ -52,11 +52,24 @@ const cases: readonly Case[] = [
     setup: () => ({ argv: ['/no/such/program', 'x'] }),
   },
   {
+    // Only AssignedGPUs is read from the startd's ad (facts/gather.ts): a broken line elsewhere is
+    // not the job's business; a broken AssignedGPUs is the node's.
     name: 'broken machine ad',
     code: 69,
     cls: 'node',
-    names: 'malformed-nul.job.ad',
-    setup: () => ({ argv: [standin('apptainer').path, 'exec', 'img', '/bin/true'], env: { _CONDOR_MACHINE_AD: ad('malformed-nul.job.ad') } }),
+    names: 'bad.machine.ad line 2',
+    setup: (dir) => {
+      const file = join(dir, 'bad.machine.ad');
+      writeFileSync(file, 'Name = "slot1@x"\nAssignedGPUs = "GPU-1\n');
+      return { argv: [standin('apptainer').path, 'exec', 'img', '/bin/true'], env: { _CONDOR_MACHINE_AD: file } };
+    },
+  },
+  {
+    name: 'machine ad that is not UTF-8',
+    code: 69,
+    cls: 'node',
+    names: 'malformed-utf8.job.ad',
+    setup: () => ({ argv: [standin('apptainer').path, 'exec', 'img', '/bin/true'], env: { _CONDOR_MACHINE_AD: ad('malformed-utf8.job.ad') } }),
   },
   {
     name: 'unknown key in the site config',

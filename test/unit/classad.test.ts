@@ -14,6 +14,7 @@ import {
   getString,
   getStringList,
   parseClassAd,
+  parseClassAdAttrs,
   readClassAdFile,
 } from '../../src/facts/classad';
 import type { AdValue, ClassAd } from '../../src/facts/types';
@@ -556,6 +557,66 @@ describe('properties', () => {
         }
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('only some attributes (parseClassAdAttrs: the machine ad)', () => {
+  const machineAds = fs.readdirSync(ADS).filter((f) => f.endsWith('.machine.ad.txt'));
+
+  test.each(machineAds)('%s: AssignedGPUs and Cpus as the full parse has them', (name) => {
+    const text = fs.readFileSync(fixture(name), 'utf8');
+    const full = parseClassAd(text, name, 'machine');
+    const some = parseClassAdAttrs(text, name, 'machine', ['AssignedGPUs', 'Cpus']);
+    expect([...some.attrs.keys()].sort()).toEqual(['assignedgpus', 'cpus'].filter((k) => full.attrs.has(k)));
+    for (const [k, v] of some.attrs) expect(v).toEqual(full.attrs.get(k));
+  });
+
+  test('any case, the last duplicate wins, comments and look-alike names do not count', () => {
+    const ad = parseClassAdAttrs('# AssignedGPUs = "no"\nAssignedGPUsExtra = "no"\nassignedgpus = "GPU-1"\n  ASSIGNEDGPUS = "GPU-2,GPU-3"\n', 'm.ad', 'machine', ['AssignedGPUs']);
+    expect(getStringList(ad, 'AssignedGPUs')).toEqual(['GPU-2', 'GPU-3']);
+  });
+
+  test('a malformed line elsewhere is not looked at; a malformed wanted one is named by its real line', () => {
+    const text = 'Start = ((\nName = "slot1@x"\nAssignedGPUs = "GPU-1\nCpus = 1\n';
+    expect(parseClassAdAttrs(text, 'm.ad', 'machine', ['Cpus']).attrs.get('cpus')).toEqual({ type: 'integer', value: 1 });
+    const e = thrown(() => parseClassAdAttrs(text, 'm.ad', 'machine', ['AssignedGPUs']));
+    expect(e.id).toBe('jobad.malformed');
+    expect(e.what).toBe('machine ad m.ad line 3');
+    expect(e.why).toBe('AssignedGPUs: unterminated string');
+  });
+
+  test('the new-syntax [ ... ] form with ";" line ends', () => {
+    const ad = parseClassAdAttrs('[\n  Cpus = 2;\n  AssignedGPUs = "GPU-7";\n]\n', 'm.ad', 'machine', ['AssignedGPUs']);
+    expect(getString(ad, 'AssignedGPUs')).toBe('GPU-7');
+  });
+
+  test('readClassAdFile with `only` still refuses what is not UTF-8', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cjw-ad-'));
+    try {
+      const f = path.join(dir, 'm.ad');
+      fs.writeFileSync(f, Buffer.concat([Buffer.from('Name = "'), Buffer.from([0xff]), Buffer.from('"\nAssignedGPUs = "GPU-1"\n')]));
+      expect(thrown(() => readClassAdFile(f, 'machine', ['AssignedGPUs'])).why).toBe('not valid UTF-8');
+      fs.writeFileSync(f, 'Start = ((\nAssignedGPUs = "GPU-1"\n');
+      expect(getString(readClassAdFile(f, 'machine', ['AssignedGPUs']), 'AssignedGPUs')).toBe('GPU-1');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('property: on any text the full parse accepts, the chosen attributes are the same', () => {
+    const name = fc.constantFrom('A', 'a', 'B', 'AssignedGPUs', 'assignedgpus', 'Cpus');
+    const rhs = fc.constantFrom('1', '"x"', '"a,b"', 'true', '{ "a" }', 'A + 1', '-2.5', 'undefined', '"q\\"x"');
+    const line = fc.oneof(fc.tuple(name, rhs).map(([n, r]) => `${n} = ${r}`), fc.constantFrom('', '# c', '  '));
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 12 }), (lines) => {
+        const text = `${lines.join('\n')}\n`;
+        const full = parseClassAd(text, 'p.ad', 'machine');
+        const some = parseClassAdAttrs(text, 'p.ad', 'machine', ['AssignedGPUs', 'A']);
+        for (const k of ['assignedgpus', 'a']) expect(some.attrs.get(k)).toEqual(full.attrs.get(k));
+        expect(some.attrs.size).toBe(['assignedgpus', 'a'].filter((k) => full.attrs.has(k)).length);
+      }),
+      { numRuns: 500 },
     );
   });
 });

@@ -1,3 +1,5 @@
+import { posix } from 'node:path';
+import fc from 'fast-check';
 import { bindsOf, insidePath, isWithin, normalize, parseBindSpec } from '../../src/decide/paths';
 import { tableFor } from '../../src/invocation/families/index';
 import { parseInvocation } from '../../src/invocation/parse';
@@ -42,5 +44,26 @@ describe('paths by whole components', () => {
       { src: '/b', dst: '/c', opts: '' },
       { src: '/d', dst: '/e', opts: 'ro' },
     ]);
+  });
+});
+
+describe('normalize: the fast path for paths already normal', () => {
+  // The reference: what normalize always did (posix.normalize, then no trailing slash).
+  const slow = (p: string): string => {
+    const n = posix.normalize(p);
+    return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
+  };
+
+  it.each(['/', '/a', '/a/b', '/.a', '/a/...', '/a..b/c', '/a/.b/..c', '//', '/a//b', '/a/./b', '/a/../b', '/a/.', '/a/..', '/a/', '/..', '/.', '', '.', 'a/b', 'a//b/', '../x'])('%j as before', (p) => {
+    expect(normalize(p)).toBe(slow(p));
+  });
+
+  it('property: any path of "/", ".", "a" and "b" normalizes as posix.normalize does', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('/', '.', 'a', 'b', '/', '.'), maxLength: 24 }), (p) => {
+        expect(normalize(p)).toBe(slow(p));
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -132,45 +132,47 @@ export function applyEnv(d: Draft, f: Facts): Draft {
     out = addChange(out, RULE, what, reason);
   };
 
-  // 1. The runtime's own behaviour variables, inherited from the job or a pilot around it.
-  const behaviour = [...env.keys()].filter(isRuntimeBehaviourVar);
+  // 1–3 in one pass over the names (each name is looked at once; the lists keep the
+  // environment's order, as the changes name them).
+  const behaviour: string[] = [];
+  const behaviourCopies: string[] = [];
+  const dropped = new Map<string, string>();
+  const keptGpu = new Set<string>();
+  const badNames: string[] = [];
+  for (const k of env.keys()) {
+    const c = copyOf(k);
+    const inner = c?.inner ?? k;
+    // 1. The runtime's own behaviour variables, inherited from the job or a pilot around it,
+    // and their copies (APPTAINERENV_APPTAINER_BINDPATH): inside they are the plain variable,
+    // which would steer a nested run there the same way.
+    if (isRuntimeBehaviourVar(inner)) {
+      (c === undefined ? behaviour : behaviourCopies).push(k);
+      continue;
+    }
+    // 2. CJW_ENV_DROP: the variable and its copies; GPU visibility stays.
+    const entry = dropEntry(f.config.envDrop, inner);
+    if (entry !== undefined) {
+      if (GPU_VARS.has(inner)) keptGpu.add(inner);
+      else if (!dropped.has(inner)) dropped.set(inner, entry);
+      if (!GPU_VARS.has(inner)) continue;
+    }
+    // 3. Copies a runtime's shell front end could misread: only variable names pass inside.
+    if (c !== undefined && !ENV_NAME.test(inner)) badNames.push(k);
+  }
   for (const k of behaviour) env.delete(k);
   if (behaviour.length > 0) {
     change(`removed ${names(behaviour)} from the runtime's environment`, 'the runtime reads these like flags (binds, containment, home, overlays); they came from the job\'s environment, which must not change the site\'s line behind its back');
   }
-  // ... and their copies (APPTAINERENV_APPTAINER_BINDPATH): inside they are the plain variable,
-  // which would steer a nested run there the same way.
-  const behaviourCopies = [...env.keys()].filter((k) => {
-    const c = copyOf(k);
-    return c !== undefined && isRuntimeBehaviourVar(c.inner);
-  });
   for (const k of behaviourCopies) env.delete(k);
   if (behaviourCopies.length > 0) {
     change(`removed ${names(behaviourCopies)}`, 'copies of the runtime\'s behaviour variables: the runtime passes each inside as the plain variable (binds, containment, home, overlays), where it would steer a nested run behind the site\'s back');
   }
-
-  // 2. CJW_ENV_DROP: the variable and its copies; GPU visibility stays.
-  const dropped = new Map<string, string>();
-  const keptGpu = new Set<string>();
   for (const k of [...env.keys()]) {
     const inner = copyOf(k)?.inner ?? k;
-    const entry = dropEntry(f.config.envDrop, inner);
-    if (entry === undefined) continue;
-    if (GPU_VARS.has(inner)) {
-      keptGpu.add(inner);
-      continue;
-    }
-    env.delete(k);
-    dropped.set(inner, entry);
+    if (dropped.has(inner)) env.delete(k);
   }
   for (const [name, entry] of dropped) change(`dropped ${names([name])} and its ${primary} copies`, `CJW_ENV_DROP entry ${entry}${entry === name ? '' : ' (a prefix)'} (${f.config.origins.get('CJW_ENV_DROP') ?? 'default'}): never passed into the container`);
   if (keptGpu.size > 0) change(`kept ${names([...keptGpu])}`, 'GPU visibility variables are the slot\'s assignment and are never dropped, even when CJW_ENV_DROP matches them');
-
-  // 3. Copies a runtime's shell front end could misread: only variable names pass inside.
-  const badNames = [...env.keys()].filter((k) => {
-    const c = copyOf(k);
-    return c !== undefined && !ENV_NAME.test(c.inner);
-  });
   for (const k of badNames) env.delete(k);
   if (badNames.length > 0) change(`removed ${names(badNames)}`, 'not a valid variable name inside ([A-Za-z_][A-Za-z0-9_]*): Singularity 2.6 handles the copies in shell code');
 
