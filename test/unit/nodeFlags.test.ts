@@ -13,7 +13,9 @@ beforeEach(() => {
   work = mkdtempSync(join(tmpdir(), 'cjw-flags-'));
   dir = join(work, 'flags');
 });
-afterEach(() => rmSync(work, { recursive: true, force: true }));
+afterEach(() => {
+  rmSync(work, { recursive: true, force: true });
+});
 
 /** A Node stand-in: any regular file serves, the links only care about its inode. */
 function fakeNode(name = 'node'): string {
