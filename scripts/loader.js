@@ -18,11 +18,16 @@
   // takes the slow path: the whole file, searched.
   const START = Number('@@CJW_MAIN_START@@');
   const END = Number('@@CJW_MAIN_END__@@');
+  // The source's read buffer is reused for the code cache once the source is a string: each
+  // fresh page costs a page fault, and a job start touches little else this big.
+  let spare;
   const readRange = () => {
     const fd = fs.openSync(__filename, 'r');
     try {
       const want = END - START + open.length + close.length;
-      const buf = Buffer.allocUnsafeSlow(want);
+      // Room for the cache too (it is about the code's size; untouched pages cost nothing).
+      spare = Buffer.allocUnsafeSlow(Math.max(want, 2 * want));
+      const buf = spare.subarray(0, want);
       let got = 0;
       while (got < want) {
         const n = fs.readSync(fd, buf, got, want - got, START - open.length + got);
@@ -53,7 +58,7 @@
       try {
         const st = fs.fstatSync(fd);
         if (st.isFile() && rootOnly(st) && st.size < 16 * 1024 * 1024) {
-          cachedData = Buffer.allocUnsafeSlow(st.size);
+          cachedData = spare !== undefined && spare.length >= st.size ? spare.subarray(0, st.size) : Buffer.allocUnsafeSlow(st.size);
           let got = 0;
           for (let n = 1; n > 0 && got < st.size; got += n) n = fs.readSync(fd, cachedData, got, st.size - got, got);
           if (got !== st.size) cachedData = undefined;

@@ -620,3 +620,38 @@ describe('only some attributes (parseClassAdAttrs: the machine ad)', () => {
     );
   });
 });
+
+describe('the one-match fast path for common lines', () => {
+  // The bracketed form never takes the fast path: the same line there is the general parser's.
+  const general = (line: string): ClassAd => parseClassAd(`[\n${line};\n]\n`, 'g.ad');
+  const value = fc.oneof(
+    fc.string({ unit: fc.constantFrom('a', ' ', '"', '\\', ',', '/', 'é'), maxLength: 8 }).map((v) => `"${v}"`),
+    fc.integer({ min: -1e6, max: 1e6 }).map(String),
+    fc.constantFrom('0', '-0', '007', '123456789012345', '1234567890123456', '9007199254740993'),
+    fc.constantFrom('0.0', '-0.0', '1.5', '00.5', '1e3', '2.5E-3', '.5', '-.5', '1.', '123456789012345.123456789012345'),
+    fc.constantFrom('true', 'false', 'undefined', 'TRUE', 'Undefined', 'error', 'truex', 'x + 1', '{ "a" }'),
+  );
+  it('gives what the general parser gives, line by line', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('A', 'Name_1', '_x'), value, (name, v) => {
+        const line = `${name} = ${v}`;
+        let fast: ClassAd | Error;
+        let slow: ClassAd | Error;
+        try { fast = parseClassAd(`${line}\n`, 'g.ad'); } catch (e) { fast = e as Error; }
+        try { slow = general(line); } catch (e) { slow = e as Error; }
+        if (slow instanceof Error) {
+          expect(fast).toBeInstanceOf(WrapperError);
+          return;
+        }
+        expect(fast).not.toBeInstanceOf(Error);
+        const fv = (fast as ClassAd).attrs.get(name.toLowerCase());
+        const sv = slow.attrs.get(name.toLowerCase());
+        expect(fv).toBeDefined();
+        expect(fv).toEqual(sv);
+        // -0 and 0 are one value for toEqual; the parsers must agree on the sign too.
+        if (fv !== undefined && sv !== undefined && 'value' in fv && 'value' in sv) expect(Object.is(fv.value, sv.value)).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

@@ -41,8 +41,9 @@ export function copyOf(name: string): { readonly prefix: string; readonly inner:
 const RUNTIME_VARS_KEPT: ReadonlySet<string> = new Set(['CACHEDIR', 'TMPDIR', 'DOCKER_USERNAME', 'DOCKER_PASSWORD']);
 
 export function isRuntimeBehaviourVar(name: string): boolean {
-  const m = /^(?:APPTAINER|SINGULARITY)_([^]*)$/.exec(name);
-  return m !== null && !RUNTIME_VARS_KEPT.has(m[1] ?? '');
+  // startsWith, not a regular expression: this runs for every variable, several times per job.
+  const rest = name.startsWith('APPTAINER_') ? name.slice(10) : name.startsWith('SINGULARITY_') ? name.slice(12) : undefined;
+  return rest !== undefined && !RUNTIME_VARS_KEPT.has(rest);
 }
 
 /** GPU visibility (S5.4): set by HTCondor for the slot, never dropped or rewritten. */
