@@ -7,6 +7,14 @@ import { tmpdir, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
+// A node's wrapper gets no options (USER_JOB_WRAPPER is one path) and reads the site config from
+// /etc/condor-job-wrapper/wrapper.env. To time exactly that without touching this machine's /etc,
+// the bench runs in a mount namespace of its own with an overlay on /etc (root and unshare(1)
+// needed; otherwise it passes --config, which also times the option parser, and says so).
+if (process.getuid?.() === 0 && process.env.CJW_BENCH_NS === undefined && existsSync('/usr/bin/unshare')) {
+  const r = spawnSync('/usr/bin/unshare', ['--mount', '--propagation', 'private', process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, CJW_BENCH_NS: '1' } });
+  process.exit(r.status ?? 1);
+}
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 40);
 const node20 = '/usr/bin/node';
 const node22 = process.env.CJW_BENCH_NODE22 ?? '/opt/cjw-node22/bin/node';
@@ -49,7 +57,7 @@ function installed(nodePath, name, cache, staticFront = false, prefix = []) {
   if (!cache) text = text.replace(/const BUILD = (['"])[0-9a-f]+\1/g, 'const BUILD = "bench-no-cache"');
   writeFileSync(p, text, { mode: 0o755 });
   if (cache) {
-    const r = spawnSync(prefix[0] ?? p, [...prefix.slice(1), ...(prefix.length ? [p] : []), '--check', '--config', join(work, 'wrapper.env')], { encoding: 'utf8' });
+    const r = spawnSync(prefix[0] ?? p, [...prefix.slice(1), ...(prefix.length ? [p] : []), '--check', ...own], { encoding: 'utf8' });
     if (!/code cache: wrote/.test(r.stdout)) console.log(`(${name}: no code cache written${process.getuid?.() === 0 ? '' : ': not root'}; its row is the no-cache case)`);
   }
   // Say what each row really measured (the loader reports the cache state on --version).
@@ -61,7 +69,24 @@ function installed(nodePath, name, cache, staticFront = false, prefix = []) {
 const config = join(work, 'wrapper.env');
 // As a real site's: REQUIRED, an image allow-list (covering the bench's image, not --check's own
 // warm-up image) and no CJW_DEFAULT_IMAGE, so the code cache is warmed the way a site's is.
-writeFileSync(config, `CJW_MODE=REQUIRED\nCJW_RUNTIME=${runtime}\nCJW_ENV_SET=SITE=bench\nCJW_IMAGE_ALLOW=${work}/**,/cvmfs/singularity.opensciencegrid.org/**\n`, { mode: 0o644 });
+const siteConfig = `CJW_MODE=REQUIRED\nCJW_RUNTIME=${runtime}\nCJW_ENV_SET=SITE=bench\nCJW_IMAGE_ALLOW=${work}/**,/cvmfs/singularity.opensciencegrid.org/**\n`;
+writeFileSync(config, siteConfig, { mode: 0o644 });
+/** /etc/condor-job-wrapper/wrapper.env under `etc`, in an overlay private to this namespace. */
+function siteConfigIn(etc) {
+  const layer = mkdtempSync(join(tmpdir(), 'cjw-bench-etc-'));
+  mkdirSync(join(layer, 'upper'));
+  mkdirSync(join(layer, 'work'));
+  const m = spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${etc},upperdir=${join(layer, 'upper')},workdir=${join(layer, 'work')}`, etc], { encoding: 'utf8' });
+  if (m.status !== 0) return false;
+  mkdirSync(join(etc, 'condor-job-wrapper'), { recursive: true, mode: 0o755 });
+  writeFileSync(join(etc, 'condor-job-wrapper/wrapper.env'), siteConfig, { mode: 0o644 });
+  return true;
+}
+// With the site config where a node has it, the wrapper is called exactly as the starter calls it.
+// The sid root's /etc too, for the Node 24 rows (bwrap binds the root with what is mounted in it).
+const atDefault = process.env.CJW_BENCH_NS === '1' && siteConfigIn('/etc') && (!haveRoot || siteConfigIn(join(poolRoot, 'etc')));
+const own = atDefault ? [] : ['--config', config];
+if (!atDefault) console.log('(not root or no unshare: the site config is passed with --config, so the rows also time the option parser)');
 const shWrapper = join(work, 'exec-wrapper.sh');
 writeFileSync(shWrapper, '#!/bin/sh\nexec "$@"\n', { mode: 0o755 });
 // A config file so the wrapper does the work of a real site: parse, config, rules.
@@ -80,23 +105,23 @@ const cases = [
   { name: 'runtime stand-in called directly', cmd: line },
   { name: '`exec "$@"` sh wrapper', cmd: [shWrapper, ...line] },
   { name: 'bare `node -e 0` (Node 20)', cmd: [node20, '-e', '0'], ref: 'n20' },
-  { name: 'condor-job-wrapper on Node 20, no code cache', cmd: [installed(node20, 'cjw20n', false), '--config', config, ...line], vs: 'n20' },
-  { name: 'condor-job-wrapper on Node 20 (code cache from --check)', cmd: [installed(node20, 'cjw20', true), '--config', config, ...line], vs: 'n20' },
+  { name: 'condor-job-wrapper on Node 20, no code cache', cmd: [installed(node20, 'cjw20n', false), ...own, ...line], vs: 'n20' },
+  { name: 'condor-job-wrapper on Node 20 (code cache from --check)', cmd: [installed(node20, 'cjw20', true), ...own, ...line], vs: 'n20' },
   // Like with like: the real-environment row is compared with bare Node under the same environment.
   { name: `bare \`node -e 0\` (Node 20), same ${realEnvCount}-variable environment`, cmd: [node20, '-e', '0'], ref: 'n20e', env: realEnv },
-  { name: `same, with the ${realEnvCount}-variable environment and ads of a real HTCondor 24 container job (Node 20)`, cmd: [join(work, 'cjw20'), '--config', config, ...line], vs: 'n20e', env: realEnv },
+  { name: `same, with the ${realEnvCount}-variable environment and ads of a real HTCondor 24 container job (Node 20)`, cmd: [join(work, 'cjw20'), ...own, ...line], vs: 'n20e', env: realEnv },
 ];
 if (existsSync(STATIC_BASH)) {
-  cases.push({ name: 'same, front hardened with the static bash (Node 20)', cmd: [installed(node20, 'cjw20s', true, true), '--config', config, ...line], vs: 'n20e', env: realEnv });
+  cases.push({ name: 'same, front hardened with the static bash (Node 20)', cmd: [installed(node20, 'cjw20s', true, true), ...own, ...line], vs: 'n20e', env: realEnv });
 }
 if (existsSync(node22)) {
   cases.push({ name: 'bare `node -e 0` (Node 22)', cmd: [node22, '-e', '0'], ref: 'n22' });
-  cases.push({ name: 'condor-job-wrapper on Node 22, no code cache', cmd: [installed(node22, 'cjw22n', false), '--config', config, ...line], vs: 'n22' });
-  cases.push({ name: 'condor-job-wrapper on Node 22 (code cache from --check)', cmd: [installed(node22, 'cjw22', true), '--config', config, ...line], vs: 'n22' });
+  cases.push({ name: 'condor-job-wrapper on Node 22, no code cache', cmd: [installed(node22, 'cjw22n', false), ...own, ...line], vs: 'n22' });
+  cases.push({ name: 'condor-job-wrapper on Node 22 (code cache from --check)', cmd: [installed(node22, 'cjw22', true), ...own, ...line], vs: 'n22' });
   cases.push({ name: `bare \`node -e 0\` (Node 22), same ${realEnvCount}-variable environment`, cmd: [node22, '-e', '0'], ref: 'n22e', env: realEnv });
-  cases.push({ name: `same, with the ${realEnvCount}-variable environment and ads of a real HTCondor 24 container job (Node 22)`, cmd: [join(work, 'cjw22'), '--config', config, ...line], vs: 'n22e', env: realEnv });
+  cases.push({ name: `same, with the ${realEnvCount}-variable environment and ads of a real HTCondor 24 container job (Node 22)`, cmd: [join(work, 'cjw22'), ...own, ...line], vs: 'n22e', env: realEnv });
   if (existsSync(STATIC_BASH)) {
-    cases.push({ name: 'same, front hardened with the static bash (Node 22)', cmd: [installed(node22, 'cjw22s', true, true), '--config', config, ...line], vs: 'n22e', env: realEnv });
+    cases.push({ name: 'same, front hardened with the static bash (Node 22)', cmd: [installed(node22, 'cjw22s', true, true), ...own, ...line], vs: 'n22e', env: realEnv });
   }
 } else {
   console.log(`(no Node 22 at ${node22}: its rows are skipped)`);
@@ -108,7 +133,7 @@ if (haveRoot) {
   const n24 = spawnSync(inRoot[0], [...inRoot.slice(1), '/usr/bin/node', '--version'], { encoding: 'utf8' }).stdout.trim();
   cases.push({ name: `bwrap into the sid root, runtime stand-in called directly (Node ${n24} root)`, cmd: [...inRoot, ...line] });
   cases.push({ name: `bare \`node -e 0\` (Node ${n24}, sid root, through bwrap)`, cmd: [...inRoot, '/usr/bin/node', '-e', '0'], ref: 'n24' });
-  cases.push({ name: `condor-job-wrapper on Node ${n24} (sid root, through bwrap; code cache from --check)`, cmd: [...inRoot, installed('/usr/bin/node', 'cjw24', true, false, inRoot), '--config', config, ...line], vs: 'n24' });
+  cases.push({ name: `condor-job-wrapper on Node ${n24} (sid root, through bwrap; code cache from --check)`, cmd: [...inRoot, installed('/usr/bin/node', 'cjw24', true, false, inRoot), ...own, ...line], vs: 'n24' });
 } else {
   console.log(`(no pool root at ${poolRoot}, no bwrap or not root: the Node 24 and real-pool rows are skipped; bash ../shared/pool/install.sh)`);
 }
