@@ -88,8 +88,8 @@ if (/[^\x00-\x7f]/.test(js)) throw new Error('the bundle is not ASCII (esbuild c
 const buildId = createHash('sha256').update(js).digest('hex').slice(0, 16);
 const loaderSrc = readFileSync('scripts/loader.js', 'utf8');
 if (!loaderSrc.includes('@@CJW_BUILD_ID@@') || loaderSrc.includes('*/')) throw new Error('scripts/loader.js: needs the build-id placeholder and no "*/"');
-// Where the code lies in the file, for the loader to read just that range: fixed-width
-// placeholders, so that filling them in moves nothing.
+// Where the code lies in the file, counted from its end, for the loader to read just that range:
+// fixed-width placeholders, so that filling them in moves nothing.
 const PLACE = { start: '@@CJW_MAIN_START@@', end: '@@CJW_MAIN_END__@@' };
 if (!loaderSrc.includes(PLACE.start) || !loaderSrc.includes(PLACE.end)) throw new Error('scripts/loader.js: needs the code-range placeholders');
 const width = PLACE.start.length;
@@ -98,13 +98,13 @@ const loader0 = loaderSrc.replace('@@CJW_BUILD_ID@@', buildId);
 const head = `${front}${loader0}\n/*CJW-MAIN\n`;
 // ASCII throughout (checked above for the bundle; the front and loader are ours): bytes = characters.
 if (/[^\x00-\x7f]/.test(head)) throw new Error('the front or the loader is not ASCII: the code range would be off');
-const start = head.length;
-const end = start + main.length;
+const tail = `${main}\n*/\n`.length; // from the code's first byte to the end of the file
 const pad = (n) => String(n).padStart(width, '0');
-if (pad(end).length !== width || PLACE.end.length !== width) throw new Error('code range placeholders too narrow');
-const loader = loader0.replace(PLACE.start, pad(start)).replace(PLACE.end, pad(end));
+if (pad(tail).length !== width || PLACE.end.length !== width) throw new Error('code range placeholders too narrow');
+const loader = loader0.replace(PLACE.start, pad(tail)).replace(PLACE.end, pad(main.length));
 const text = `${front}${loader}\n/*CJW-MAIN\n${main}\n*/\n`;
-if (text.slice(start, end) !== main) throw new Error('build: the code range does not match the file');
+const start = text.length - tail;
+if (text.slice(start, start + main.length) !== main) throw new Error('build: the code range does not match the file');
 writeFileSync(out, text);
 chmodSync(out, 0o755);
 console.log(`${out}: ${Buffer.byteLength(text)} bytes, build ${buildId}`);

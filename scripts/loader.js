@@ -13,18 +13,21 @@
   const file = `${DIR}/code-${BUILD}-${process.version}-${process.arch}.bin`;
   const open = `\n/${'*'}CJW-MAIN\n`;
   const close = `\n${'*'}/`;
-  // The build wrote where the code lies in this file: read just that range (and the markers
-  // around it, checked), one copy into one string. A copy whose bytes moved (edited by hand)
+  // The build wrote where the code lies, counted from the end of the file (an install that changes
+  // the front, such as its shell or its Node, moves nothing after it): read just that range (and
+  // the markers around it, checked), one copy into one string. A copy edited after the loader
   // takes the slow path: the whole file, searched.
-  const START = Number('@@CJW_MAIN_START@@');
-  const END = Number('@@CJW_MAIN_END__@@');
+  const TAIL = Number('@@CJW_MAIN_START@@');
+  const LENGTH = Number('@@CJW_MAIN_END__@@');
   // The source's read buffer is reused for the code cache once the source is a string: each
   // fresh page costs a page fault, and a job start touches little else this big.
   let spare;
   const readRange = () => {
     const fd = fs.openSync(__filename, 'r');
     try {
-      const want = END - START + open.length + close.length;
+      const START = fs.fstatSync(fd).size - TAIL;
+      const want = LENGTH + open.length + close.length;
+      if (START < open.length) return undefined;
       // Room for the cache too (it is about the code's size; untouched pages cost nothing).
       spare = Buffer.allocUnsafeSlow(Math.max(want, 2 * want));
       const buf = spare.subarray(0, want);
@@ -48,7 +51,12 @@
     return text.slice(start + open.length, end);
   };
   // The build stored the code already wrapped as a CommonJS function.
-  const source = readRange() ?? readSearched();
+  let read = 'by its byte range';
+  let source = readRange();
+  if (source === undefined) {
+    source = readSearched();
+    read = 'whole file searched (the file changed after its loader)';
+  }
   const rootOnly = (st) => st.uid === 0 && (st.mode & 0o022) === 0;
   let cachedData;
   let state = 'absent';
@@ -74,6 +82,6 @@
   const script = new vm.Script(source, { filename: __filename, ...(cachedData === undefined ? {} : { cachedData }) });
   if (cachedData !== undefined) state = script.cachedDataRejected === true ? 'rejected by V8 (stale)' : 'used';
   // For --version (which reports it) and --check (which writes it); not visible to the job.
-  globalThis.__cjwCodeCache = { file, state, build: BUILD, script };
+  globalThis.__cjwCodeCache = { file, state, build: BUILD, script, read };
   script.runInThisContext()(module.exports, require, module, __filename, __dirname);
 })();

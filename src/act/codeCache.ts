@@ -11,6 +11,8 @@ export interface LoaderInfo {
   readonly state: string;
   readonly build: string;
   readonly script: { createCachedData(): Buffer };
+  /** How the loader read the code (scripts/loader.js); absent from older loaders. */
+  readonly read?: unknown;
 }
 
 function isLoaderInfo(v: unknown): v is LoaderInfo {
@@ -24,10 +26,12 @@ export function loaderInfo(): LoaderInfo | undefined {
   return isLoaderInfo(v) ? v : undefined;
 }
 
-/** One line for --version: which cache this build would use, and whether it did. */
+/** Lines for --version: how the loader read the code, which cache this build would use, and whether it did. */
 export function codeCacheLine(): string {
   const info = loaderInfo();
-  return info === undefined ? 'code cache: not loaded through the bundle' : `code cache: ${info.file}: ${info.state}`;
+  if (info === undefined) return 'code cache: not loaded through the bundle';
+  const read = typeof info.read === 'string' ? `code: ${info.read}\n` : '';
+  return `${read}code cache: ${info.file}: ${info.state}`;
 }
 
 export interface CacheWrite {

@@ -165,18 +165,22 @@ describeBundle('bundle on $label', ({ path: nodePath }) => {
     expect(readdirSync(scratch)).toEqual([]);
   });
 
-  it('a copy whose bytes moved (a comment edited by hand in the front) still runs: the loader searches the file', () => {
+  it.each([
+    ['the front edited (its shell, its Node, a comment): the code is still read by its byte range', (t: string): string => t.replace('# condor-job-wrapper (SPEC S1).', '# condor-job-wrapper (SPEC S1), as edited by a site.'), 'by its byte range'],
+    ['a byte after the code (edited after the loader): the whole file is searched, and it still runs', (t: string): string => `${t}\n`, 'whole file searched (the file changed after its loader)'],
+  ])('%s', (_name, edit, how) => {
     const text = readFileSync(wrapper, 'utf8');
     const edited = join(tempDir('cjw-edited-'), 'condor-job-wrapper');
-    writeFileSync(edited, text.replace('# condor-job-wrapper (SPEC S1).', '# condor-job-wrapper (SPEC S1), as edited by a site.'), { mode: 0o755 });
+    writeFileSync(edited, edit(text), { mode: 0o755 });
     expect(readFileSync(edited, 'utf8')).not.toBe(text);
+    expect(runWrapper(['--version'], { wrapper: edited }).stdout).toContain(`\ncode: ${how}\n`);
     const rt = standin('apptainer');
     const r = runWrapper([rt.path, 'exec', '-C', IMG, '/bin/echo', 'moved'], { wrapper: edited });
     expect({ status: r.status, stderr: r.stderr, stdout: r.stdout }).toEqual({ status: 0, stderr: '', stdout: 'moved\n' });
   });
 
   it('answers --version and --help, and refuses an unknown own option with 64', () => {
-    expect(runWrapper(['--version'], { wrapper }).stdout).toMatch(/^condor-job-wrapper \d+\.\d+\.\d+\nnode: v\d+\.\d+\.\d+ \/\S+; V8 flags: (none|--jitless( --no-expose-wasm)?)\ncode cache: \/var\/cache\/condor-job-wrapper\/code-[0-9a-f]{16}-v[0-9.]+-x64\.bin: (used|absent|rejected by V8 \(stale\)|ignored [^\n]*)\n$/);
+    expect(runWrapper(['--version'], { wrapper }).stdout).toMatch(/^condor-job-wrapper \d+\.\d+\.\d+\nnode: v\d+\.\d+\.\d+ \/\S+; V8 flags: (none|--jitless( --no-expose-wasm)?)\ncode: by its byte range\ncode cache: \/var\/cache\/condor-job-wrapper\/code-[0-9a-f]{16}-v[0-9.]+-x64\.bin: (used|absent|rejected by V8 \(stale\)|ignored [^\n]*)\n$/);
     expect(runWrapper(['--help'], { wrapper }).stdout).toMatch(/^usage: condor-job-wrapper/);
     const r = runWrapper(['--frobnicate', '/bin/true'], { wrapper });
     expect(r.status).toBe(64);
