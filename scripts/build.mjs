@@ -26,6 +26,9 @@ const lazyDotenvCrypto = {
       const lazy = {
         "const crypto = require('crypto')": "const crypto = { createDecipheriv: (...a) => require('crypto').createDecipheriv(...a) }",
         "const os = require('os')": "const os = { homedir: () => require('os').homedir() }",
+        // Its package.json only for a version printed in debug messages we never enable: the
+        // whole manifest would be an object built at every job's start.
+        "const packageJson = require('../package.json')": "const packageJson = { get version() { return require('../package.json').version } }",
       };
       for (const [eager, replacement] of Object.entries(lazy)) {
         if (!src.includes(eager)) throw new Error(`${args.path}: expected "${eager}"; update the lazy-dotenv-crypto plugin`);

@@ -1,18 +1,25 @@
 // The flag table for a runtime family.
 
 import type { FamilyId, FamilyTable } from '../flagTable';
-import { apptainerTable } from './apptainer';
-import { singularity2Table } from './singularity2';
-import { singularity3Table } from './singularity3';
 
-const TABLES: Readonly<Record<FamilyId, FamilyTable>> = {
-  apptainer: apptainerTable,
-  singularity3: singularity3Table,
-  singularity2: singularity2Table,
+// Each table is built the first time its family is asked for: a job meets one runtime, and
+// building all three at start-up cost every job the other two (~0.05 ms, docs/benchmarks.md).
+/* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose (see above) */
+const LOADERS: Readonly<Record<FamilyId, () => FamilyTable>> = {
+  apptainer: () => (require('./apptainer') as typeof import('./apptainer')).apptainerTable,
+  singularity3: () => (require('./singularity3') as typeof import('./singularity3')).singularity3Table,
+  singularity2: () => (require('./singularity2') as typeof import('./singularity2')).singularity2Table,
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
+const built = new Map<FamilyId, FamilyTable>();
 
 export function tableFor(family: FamilyId): FamilyTable {
-  return TABLES[family];
+  let t = built.get(family);
+  if (t === undefined) {
+    t = LOADERS[family]();
+    built.set(family, t);
+  }
+  return t;
 }
 
 /**
