@@ -32,7 +32,7 @@ export const nodeHostProbe: HostProbe = {
   stat: statOrUndefined,
   realpath: (path) => {
     try {
-      return realpathSync(path);
+      return realpathSync.native(path);
     } catch {
       return undefined;
     }

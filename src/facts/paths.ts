@@ -69,7 +69,7 @@ export function probePath(path: string): PathFact {
     return { path, kind: 'missing' };
   }
   try {
-    return { path, kind, real: realpathSync(path) };
+    return { path, kind, real: realpathSync.native(path) };
   } catch {
     return { path, kind };
   }

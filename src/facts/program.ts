@@ -29,9 +29,11 @@ export function jobDirs(env: ReadonlyMap<string, string>, cwd: string | undefine
   return dirs;
 }
 
+// realpath(3) itself (`.native`): Node's own realpathSync walks the path in JavaScript, one lstat
+// and a cache lookup per component, which the start-up of every job paid several times.
 function realOrSelf(p: string): string {
   try {
-    return realpathSync(p);
+    return realpathSync.native(p);
   } catch {
     return normalize(p);
   }
@@ -90,7 +92,7 @@ export function programTrust(path: string, dirs: readonly string[]): ProgramTrus
   let real: string;
   let st: Stats;
   try {
-    real = realpathSync(abs);
+    real = realpathSync.native(abs);
     st = statSync(real);
   } catch {
     return { path, exists: false, trusted: false, why: `${path} does not exist` };
