@@ -175,6 +175,11 @@ describeWhen('the .deb in the Debian pool root: install, a pool job, upgrade, re
   }, 60_000);
 
   test('removal drops the wrapper and the alternative, keeps the config; purge drops the config, not the site\'s own files', () => {
+    // --check as root leaves a hard link to the root's Node, named for its V8 flags: purge takes it too.
+    const check = inRoot(['/usr/libexec/condor-job-wrapper', '--check']);
+    if (!/node flags: not chosen: .*different filesystems/.test(check.stdout)) {
+      expect(readdirSync(at('/var/cache/condor-job-wrapper/node'))).toEqual([expect.stringMatching(/^jitless(-no-wasm)?\.[0-9a-f]{16}$/)]);
+    }
     // Removed while HTCondor still names it (rollback step 1 skipped): every job would fail, said loudly.
     writeFileSync(at('/etc/condor/config.d/49-condor-job-wrapper-on.conf'), 'USER_JOB_WRAPPER = /usr/libexec/condor-job-wrapper\n');
     const removal = inRoot(['dpkg', '-r', 'condor-job-wrapper']);

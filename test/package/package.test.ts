@@ -91,7 +91,8 @@ describeWhen('npm run package', missing === undefined ? undefined : `${missing} 
     expect(post).toMatch(/\/usr\/lib\/condor-job-wrapper\/condor-job-wrapper-static 10/);
     expect(postun).toMatch(/if \[ "\$1" -eq 0 \]; then\n(\s+\/usr\/sbin\/update-alternatives --remove condor-job-wrapper \S+\n){2}fi/);
     const preun = /preuninstall scriptlet[^\n]*\n([\s\S]*?)(?=\n\S+ scriptlet|$)/.exec(scripts)?.[1] ?? '';
-    expect(preun).toMatch(/^if \[ "\$1" -eq 0 \]; then\n\s+rm -f \/var\/cache\/condor-job-wrapper\/\*\.json \/var\/cache\/condor-job-wrapper\/\*\.bin \/var\/cache\/condor-job-wrapper\/htcondor-singularity\nfi/m);
+    // The caches --check wrote, and the hard links to Node binaries it chose V8 flags for.
+    expect(preun).toMatch(/^if \[ "\$1" -eq 0 \]; then\n\s+rm -f \/var\/cache\/condor-job-wrapper\/\*\.json \/var\/cache\/condor-job-wrapper\/\*\.bin \/var\/cache\/condor-job-wrapper\/htcondor-singularity\n\s+rm -f \/var\/cache\/condor-job-wrapper\/node\/jitless\*\n\s+rmdir \/var\/cache\/condor-job-wrapper\/node 2>\/dev\/null \|\| :\nfi/m);
     expect(scripts).not.toMatch(/pretrans|posttrans/);
     // Each script is valid sh.
     for (const s of [post, preun, postun]) expect(run('sh', ['-n'], { input: s }).status).toBe(0);
